@@ -1,0 +1,55 @@
+/**
+ * The plain data a push is built from: aggregated state of one project at one instant, already
+ * reduced to the numbers each data point carries. Builders (OTLP/JSON for preview, the protobuf
+ * encoder for the wire) only translate this; no aggregation logic lives past this point.
+ */
+
+export type Temporality = "cumulative" | "delta";
+
+/** Explicit-bucket histogram values; `bucketCounts.length === bounds.length + 1`. */
+export interface HistogramValues {
+  count: number;
+  sum: number;
+  /** Absent when the point has no observations or min/max are unknown (delta points). */
+  min?: number;
+  max?: number;
+  bucketCounts: number[];
+}
+
+export interface GaugeValues {
+  cpuCores: number;
+  memoryBytes: number;
+  gpuMemoryBytes: number;
+  gpuComputePercent: number;
+  containersRunning: number;
+  containersReady: number;
+}
+
+export interface ExportSeries {
+  projectId: string;
+  appId: string;
+  appName: string;
+  region: string;
+  /** Absent when the app has no current (or recently silent) resource reports. */
+  gauges?: GaugeValues;
+  /** Start of the counters' accumulation window (cumulative: series start; delta: last acknowledged push). */
+  countersStartMs: number;
+  runs: number;
+  successes: number;
+  errors: number;
+  /** Start of the histograms' accumulation window (a change of bucket bounds restarts it). */
+  histogramsStartMs: number;
+  execution: HistogramValues;
+  queue: HistogramValues;
+  coldstart: HistogramValues;
+  response: HistogramValues;
+}
+
+export interface ExportBatch {
+  /** Time of every data point in this push (Unix ms). */
+  timeMs: number;
+  temporality: Temporality;
+  /** Explicit bucket bounds in ms shared by the four histograms. */
+  bounds: number[];
+  series: ExportSeries[];
+}

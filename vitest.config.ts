@@ -1,0 +1,58 @@
+import path from "node:path";
+import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
+import { defineConfig } from "vitest/config";
+
+// Three suites, one command (`npm test`):
+// - unit:   pure logic (aggregation, encoding, retry policy, validation) in plain Node, no runtime.
+// - worker: the worker and the Durable Object inside workerd (@cloudflare/vitest-plugin), talking to a
+//           real OTLP receiver started in globalSetup on 127.0.0.1.
+// - e2e:    wrangler + a real VictoriaMetrics, both started by the suite (test/e2e/).
+export default defineConfig(async () => {
+  const migrations = await readD1Migrations(path.join(import.meta.dirname, "migrations"));
+  return {
+    test: {
+      projects: [
+        {
+          test: {
+            name: "unit",
+            include: ["test/unit/**/*.test.ts"],
+            environment: "node",
+          },
+        },
+        {
+          plugins: [
+            cloudflareTest({
+              wrangler: { configPath: "./wrangler.toml" },
+              miniflare: {
+                bindings: {
+                  TEST_MIGRATIONS: migrations,
+                  ADMIN_TOKEN: "test-admin-token-0123456789abcdef",
+                  // base64 of 32 fixed bytes: tests only.
+                  HEADER_ENCRYPTION_KEY: "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+                  ALLOW_PRIVATE_ENDPOINTS: "true",
+                  EXPORT_INTERVAL_SECONDS: "60",
+                  EXPORT_RETRY_BASE_MS: "5",
+                },
+              },
+            }),
+          ],
+          test: {
+            name: "worker",
+            include: ["test/worker/**/*.test.ts"],
+            setupFiles: ["./test/worker/setup.ts"],
+            globalSetup: ["./test/receiver/global-setup.ts"],
+          },
+        },
+        {
+          test: {
+            name: "e2e",
+            include: ["test/e2e/**/*.test.ts"],
+            environment: "node",
+            testTimeout: 120_000,
+            hookTimeout: 180_000,
+          },
+        },
+      ],
+    },
+  };
+});
