@@ -1,0 +1,729 @@
+/**
+ * One ProjectExporter per project (addressed by project id): it aggregates the project's samples
+ * in memory, persists them per series, and pushes OTLP metrics to the project's destination from
+ * its alarm. The logic lives in src/aggregation and src/export; this class wires it to storage,
+ * the alarm and the network.
+ */
+import { DurableObject } from "cloudflare:workers";
+import type { Bindings } from "../src/context";
+import { computeGauges, reportRetentionMs, type HostReport } from "../src/aggregation/gauges";
+import {
+  ackedAfterPush,
+  applyRun,
+  cloneSeries,
+  newSeries,
+  rebucket,
+  toExportSeries,
+  type AckedBaseline,
+  type SeriesState,
+} from "../src/aggregation/series";
+import { CredentialsUnreadableError, HeaderCipher, type SealedValue } from "../src/crypto/header-crypto";
+import type { ErrorBody, Result } from "../src/errors";
+import { describeFailure, safeExcerpt, type Classification } from "../src/export/classify";
+import { encodeBody, encodeInChunks, gzip, maxBodyBytes } from "../src/export/encode-push";
+import { DEFAULT_HISTOGRAM_BOUNDS_MS } from "../src/export/metric-definitions";
+import type { ExportBatch, ExportSeries } from "../src/export/model";
+import { serializeJson } from "../src/export/resource-metrics";
+import { nextPushAt } from "../src/export/schedule";
+import type { SendFailure } from "../src/export/send-outcome";
+import {
+  recordPush,
+  statusAfterResume,
+  statusAfterSave,
+  type ExportStatus,
+  type PushSummary,
+  type StoredConfig,
+} from "../src/export/status";
+import { sendOnce, sendWithRetries, type OtlpRequest, type Transport } from "../src/export/transport";
+import { metricsUrl } from "../src/export/url";
+import { exportView, type ExportView } from "../src/export/view";
+import { settingsOf, type Settings } from "../src/settings";
+import type { ConnectionTestInput, ExportConfigPatch, ExportConfigPut, HeaderInput } from "../src/validation/export-config";
+import type { SampleInput, SampleRejection } from "../src/validation/samples";
+import { migrate } from "./sql-migrations";
+import { ProjectStore, seriesKey } from "./store";
+
+/** At most this many (app, region) series per project; new ones beyond are rejected. */
+export const MAX_SERIES_PER_PROJECT = 2000;
+/** Batches are remembered (idempotency) for at least an hour. */
+export const BATCH_RETENTION_MS = 65 * 60_000;
+const HOUSEKEEPING_EVERY_MS = 60_000;
+export const CONNECTION_TESTS_PER_MINUTE = 10;
+
+export interface IngestResult {
+  accepted: number;
+  duplicate: boolean;
+  rejected: SampleRejection[];
+}
+
+export interface ConnectionTestResult {
+  ok: boolean;
+  url: string;
+  http_status: number | null;
+  latency_ms: number;
+  classification: Classification | null;
+  message: string;
+  hint: string | null;
+  response_excerpt: string;
+}
+
+export interface FlushResult {
+  ok: boolean;
+  requests: number;
+  attempts: number;
+  data_points: number;
+  bytes: number;
+  duration_ms: number;
+  error?: { http_status: number | null; classification: Classification; message: string; hint: string };
+}
+
+export type SaveResult = ExportView & { warnings: string[] };
+
+const fail = (status: ErrorBody["status"], code: ErrorBody["code"], message: string): { ok: false; error: ErrorBody } => ({
+  ok: false,
+  error: { status, code, message },
+});
+
+const defaultTemporality = (destination: StoredConfig["destination"]): StoredConfig["temporality"] =>
+  destination === "datadog" ? "delta" : "cumulative";
+
+export class ProjectExporter extends DurableObject<Bindings> {
+  #store: ProjectStore;
+  #projectId: string | null = null;
+  #series = new Map<string, SeriesState>();
+  /** Latest report per host, grouped by series key. */
+  #reports = new Map<string, Map<string, HostReport>>();
+  #cipher: Promise<HeaderCipher> | null = null;
+  /** Pushes run one at a time (alarm and "send now" alike). */
+  #pushQueue: Promise<unknown> = Promise.resolve();
+  #testTimes: number[] = [];
+  #lastHousekeepingMs = 0;
+
+  constructor(ctx: DurableObjectState, env: Bindings) {
+    super(ctx, env);
+    this.#store = new ProjectStore(ctx.storage.sql);
+    void ctx.blockConcurrencyWhile(async () => {
+      try {
+        this.#load();
+      } catch (err) {
+        this.#series.clear();
+        this.#reports.clear();
+        throw err;
+      }
+    });
+  }
+
+  #load(): void {
+    migrate(this.ctx.storage);
+    this.#projectId = this.#store.meta("project_id");
+    for (const s of this.#store.allSeries()) this.#series.set(seriesKey(s.appName, s.region), s);
+    for (const r of this.#store.allReports()) this.#putReport(r);
+    // A push whose outcome was never recorded (the object died mid-push): in delta mode, treat what
+    // it carried as delivered, so nothing is ever counted twice (at most once).
+    const pending = this.#store.pendingAcks();
+    if (pending.length > 0) {
+      this.ctx.storage.transactionSync(() => {
+        for (const p of pending) {
+          const s = this.#series.get(seriesKey(p.appName, p.region));
+          if (!s) continue;
+          s.acked = p.acked;
+          this.#store.saveAcked(p.appName, p.region, p.acked);
+        }
+        this.#store.clearPendingAcks();
+      });
+    }
+  }
+
+  get #settings(): Settings {
+    return settingsOf(this.env);
+  }
+
+  #bind(projectId: string): void {
+    if (this.#projectId === projectId) return;
+    if (this.#projectId !== null) throw new Error("project id mismatch for this object");
+    this.#store.setMeta("project_id", projectId);
+    this.#projectId = projectId;
+  }
+
+  #cipherFor(projectId: string): Promise<HeaderCipher> {
+    if (this.#cipher === null) {
+      const s = this.#settings;
+      this.#cipher = HeaderCipher.forProject(projectId, s.encryptionKey, s.previousEncryptionKey);
+      this.#cipher.catch(() => (this.#cipher = null));
+    }
+    return this.#cipher;
+  }
+
+  #putReport(r: HostReport): void {
+    const key = seriesKey(r.appName, r.region);
+    let hosts = this.#reports.get(key);
+    if (!hosts) this.#reports.set(key, (hosts = new Map()));
+    hosts.set(r.hostId, r);
+  }
+
+  #bounds(config: StoredConfig | null): readonly number[] {
+    return config?.histogramBoundsMs ?? DEFAULT_HISTOGRAM_BOUNDS_MS;
+  }
+
+  #view(): ExportView {
+    return exportView(
+      this.#store.config(),
+      this.#store.headers().map((h) => h.name),
+      this.#store.status(),
+    );
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Ingest
+  // ---------------------------------------------------------------------------------------------
+
+  /**
+   * Applies one host batch's samples for this project, at most once per (host_id, batch_id).
+   * Aggregates in memory and writes each touched series and host report once, with the batch
+   * ledger entry, in one transaction; memory is updated only after the transaction commits.
+   */
+  ingest(projectId: string, hostId: string, batchId: string, samples: SampleInput[], nowMs = Date.now()): IngestResult {
+    this.#bind(projectId);
+    this.#housekeeping(nowMs);
+    const previous = this.#store.batch(hostId, batchId);
+    if (previous) return { accepted: previous.accepted, duplicate: true, rejected: previous.rejected };
+
+    const bounds = this.#bounds(this.#store.config());
+    const touched = new Map<string, SeriesState>();
+    const reports = new Map<string, HostReport>();
+    const rejected: SampleRejection[] = [];
+    let newSeriesCount = 0;
+
+    for (const sample of samples) {
+      const key = seriesKey(sample.appName, sample.region);
+      let s = touched.get(key);
+      if (!s) {
+        const existing = this.#series.get(key);
+        if (existing) s = cloneSeries(existing);
+        else if (this.#series.size + newSeriesCount >= MAX_SERIES_PER_PROJECT) {
+          rejected.push({
+            index: sample.index,
+            code: "series_limit",
+            message: `This project already has ${MAX_SERIES_PER_PROJECT} (app_name, region) series; new ones are rejected.`,
+          });
+          continue;
+        } else {
+          s = newSeries(sample.appName, sample.region, bounds, nowMs);
+          newSeriesCount += 1;
+        }
+        rebucket(s, bounds, nowMs);
+        touched.set(key, s);
+      }
+      if (sample.type === "run") {
+        applyRun(s, sample);
+        continue;
+      }
+      const reportKey = `${hostId}\u0000${key}`;
+      const current = reports.get(reportKey) ?? this.#reports.get(key)?.get(hostId);
+      const timeMs = Math.min(sample.timeMs, nowMs);
+      if (current && current.timeMs > timeMs) continue; // an older report never overwrites a newer one
+      reports.set(reportKey, {
+        hostId,
+        appName: sample.appName,
+        region: sample.region,
+        timeMs,
+        cpuCores: sample.cpuCores,
+        memoryBytes: sample.memoryBytes,
+        gpuMemoryBytes: sample.gpuMemoryBytes,
+        gpuComputePercent: sample.gpuComputePercent,
+        gpuCount: sample.gpuCount,
+        containersRunning: sample.containersRunning,
+        containersReady: sample.containersReady,
+      });
+    }
+
+    const accepted = samples.length - rejected.length;
+    this.ctx.storage.transactionSync(() => {
+      for (const s of touched.values()) this.#store.saveSeries(s);
+      for (const r of reports.values()) this.#store.saveReport(r);
+      this.#store.saveBatch(hostId, batchId, nowMs, accepted, rejected);
+    });
+    for (const [key, s] of touched) this.#series.set(key, s);
+    for (const r of reports.values()) this.#putReport(r);
+    return { accepted, duplicate: false, rejected };
+  }
+
+  #housekeeping(nowMs: number): void {
+    if (nowMs - this.#lastHousekeepingMs < HOUSEKEEPING_EVERY_MS) return;
+    this.#lastHousekeepingMs = nowMs;
+    const cutoff = nowMs - reportRetentionMs(this.#settings.exportIntervalMs);
+    this.ctx.storage.transactionSync(() => {
+      this.#store.deleteBatchesOlderThan(nowMs - BATCH_RETENTION_MS);
+      this.#store.deleteReportsOlderThan(cutoff);
+    });
+    for (const [key, hosts] of this.#reports) {
+      for (const [host, r] of hosts) if (r.timeMs < cutoff) hosts.delete(host);
+      if (hosts.size === 0) this.#reports.delete(key);
+    }
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Export configuration
+  // ---------------------------------------------------------------------------------------------
+
+  getExport(projectId: string): ExportView {
+    this.#bind(projectId);
+    return this.#view();
+  }
+
+  /** Seals the new header list: a header without value keeps the stored value of that name. */
+  async #sealHeaders(
+    projectId: string,
+    inputs: HeaderInput[],
+  ): Promise<Result<{ name: string; sealed: SealedValue }[]>> {
+    const stored = new Map(this.#store.headers().map((h) => [h.name.toLowerCase(), h]));
+    const cipher = await this.#cipherFor(projectId);
+    const out: { name: string; sealed: SealedValue }[] = [];
+    for (const [i, h] of inputs.entries()) {
+      if (h.value !== undefined) {
+        out.push({ name: h.name, sealed: await cipher.seal(h.name, h.value) });
+        continue;
+      }
+      const kept = stored.get(h.name.toLowerCase());
+      if (!kept) return fail(400, "invalid_request", `headers[${i}].value: required, no value is stored for header "${h.name}".`);
+      let sealed = kept.sealed;
+      if (kept.name !== h.name || cipher.needsReseal(sealed)) {
+        // The AAD binds the header name and key version: re-seal under the new name / current key.
+        try {
+          sealed = await cipher.seal(h.name, await cipher.open(kept.name, sealed));
+        } catch (err) {
+          if (!(err instanceof CredentialsUnreadableError)) throw err;
+          return fail(400, "invalid_request", `headers[${i}].value: the stored value of "${h.name}" cannot be decrypted; enter it again.`);
+        }
+      }
+      out.push({ name: h.name, sealed });
+    }
+    return { ok: true, value: out };
+  }
+
+  async #save(projectId: string, next: StoredConfig, headers: HeaderInput[] | null, warnings: string[]): Promise<Result<SaveResult>> {
+    let sealed: { name: string; sealed: SealedValue }[] | null = null;
+    if (headers !== null) {
+      const r = await this.#sealHeaders(projectId, headers);
+      if (!r.ok) return r;
+      sealed = r.value;
+    }
+    const previous = this.#store.config();
+    const nowMs = Date.now();
+    const bounds = this.#bounds(next);
+    const settingsChanged =
+      previous === null ||
+      previous.endpoint !== next.endpoint ||
+      previous.destination !== next.destination ||
+      previous.protocol !== next.protocol ||
+      previous.compression !== next.compression ||
+      previous.temporality !== next.temporality ||
+      sealed !== null ||
+      (!previous.enabled && next.enabled);
+    const rebucketed: SeriesState[] = [];
+    for (const s of this.#series.values()) {
+      const copy = cloneSeries(s);
+      if (rebucket(copy, bounds, nowMs)) rebucketed.push(copy);
+    }
+    this.ctx.storage.transactionSync(() => {
+      this.#store.saveConfig(next);
+      if (sealed !== null) this.#store.replaceHeaders(sealed);
+      let status = this.#store.status();
+      if (settingsChanged) status = statusAfterSave(status);
+      status = { ...status, nextPushAt: next.enabled ? nextPushAt(projectId, this.#settings.exportIntervalMs, nowMs) : null };
+      this.#store.saveStatus(status);
+      for (const s of rebucketed) this.#store.saveSeries(s);
+    });
+    for (const s of rebucketed) this.#series.set(seriesKey(s.appName, s.region), s);
+    await this.#syncAlarm();
+    return { ok: true, value: { ...this.#view(), warnings } };
+  }
+
+  /** PUT: the whole configuration ("Save & Enable"). Input is validated by the worker. */
+  async putExport(projectId: string, input: ExportConfigPut, warnings: string[]): Promise<Result<SaveResult>> {
+    this.#bind(projectId);
+    const previous = this.#store.config();
+    const destination = input.destination ?? "custom";
+    const nowMs = Date.now();
+    const next: StoredConfig = {
+      destination,
+      endpoint: input.endpoint,
+      protocol: input.protocol ?? "http/protobuf",
+      compression: input.compression ?? "gzip",
+      temporality: input.temporality ?? defaultTemporality(destination),
+      histogramBoundsMs: input.histogram_bounds_ms ?? null,
+      enabled: input.enabled ?? true,
+      createdAt: previous?.createdAt ?? nowMs,
+      updatedAt: nowMs,
+    };
+    return this.#save(projectId, next, input.headers ?? [], warnings);
+  }
+
+  /** PATCH: any subset. A destination change without a temporality takes that destination's default. */
+  async patchExport(projectId: string, input: ExportConfigPatch, warnings: string[]): Promise<Result<SaveResult>> {
+    this.#bind(projectId);
+    const previous = this.#store.config();
+    if (previous === null) {
+      return fail(409, "export_not_configured", "Metrics export is not configured for this project; configure it with PUT first.");
+    }
+    const destination = input.destination ?? previous.destination;
+    const next: StoredConfig = {
+      ...previous,
+      destination,
+      endpoint: input.endpoint ?? previous.endpoint,
+      protocol: input.protocol ?? previous.protocol,
+      compression: input.compression ?? previous.compression,
+      temporality:
+        input.temporality ?? (input.destination !== undefined && input.destination !== previous.destination ? defaultTemporality(destination) : previous.temporality),
+      histogramBoundsMs: input.histogram_bounds_ms === undefined ? previous.histogramBoundsMs : input.histogram_bounds_ms,
+      enabled: input.enabled ?? previous.enabled,
+      updatedAt: Date.now(),
+    };
+    return this.#save(projectId, next, input.headers ?? null, warnings);
+  }
+
+  async deleteExport(projectId: string): Promise<void> {
+    this.#bind(projectId);
+    this.ctx.storage.transactionSync(() => {
+      this.#store.deleteConfig();
+      this.#store.saveStatus({ ...this.#store.status(), nextPushAt: null, pausedAt: null, consecutiveFailures: 0, lastError: null, warning: null });
+    });
+    await this.ctx.storage.deleteAlarm();
+  }
+
+  /** Re-enables an export (paused after repeated failures, or disabled) and pushes promptly. */
+  async resumeExport(projectId: string): Promise<Result<ExportView>> {
+    this.#bind(projectId);
+    const config = this.#store.config();
+    if (config === null) {
+      return fail(409, "export_not_configured", "Metrics export is not configured for this project; configure it with PUT first.");
+    }
+    const nowMs = Date.now();
+    this.ctx.storage.transactionSync(() => {
+      this.#store.saveConfig({ ...config, enabled: true, updatedAt: nowMs });
+      this.#store.saveStatus({ ...statusAfterResume(this.#store.status()), nextPushAt: nowMs });
+    });
+    await this.#syncAlarm();
+    return { ok: true, value: this.#view() };
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Export
+  // ---------------------------------------------------------------------------------------------
+
+  /** Sets the alarm to the stored next push time while export is enabled and not paused. */
+  async #syncAlarm(): Promise<void> {
+    const config = this.#store.config();
+    const status = this.#store.status();
+    if (config === null || !config.enabled || status.pausedAt !== null || status.nextPushAt === null) {
+      await this.ctx.storage.deleteAlarm();
+      return;
+    }
+    if ((await this.ctx.storage.getAlarm()) !== status.nextPushAt) await this.ctx.storage.setAlarm(status.nextPushAt);
+  }
+
+  /**
+   * Idempotent: whatever woke it, it pushes only when the stored next push time has come, then
+   * stores and sets the following one. A failure inside a push never stops the schedule.
+   */
+  override async alarm(): Promise<void> {
+    const projectId = this.#projectId;
+    const config = this.#store.config();
+    if (projectId === null || config === null || !config.enabled) return;
+    const status = this.#store.status();
+    if (status.pausedAt !== null) return;
+    const nowMs = Date.now();
+    const intervalMs = this.#settings.exportIntervalMs;
+    if (status.nextPushAt !== null && nowMs < status.nextPushAt) {
+      await this.#syncAlarm();
+      return;
+    }
+    try {
+      await this.#push(projectId);
+    } catch (err) {
+      console.error(JSON.stringify({ event: "push_crashed", project_id: projectId, error: err instanceof Error ? err.name : "unknown" }));
+    } finally {
+      const after = this.#store.status();
+      this.#store.saveStatus({ ...after, nextPushAt: nextPushAt(projectId, intervalMs, Date.now()) });
+      await this.#syncAlarm();
+    }
+  }
+
+  /** "Send now": a real push outside the schedule; it counts toward pausing like a scheduled one. */
+  async flush(projectId: string): Promise<Result<FlushResult>> {
+    this.#bind(projectId);
+    const config = this.#store.config();
+    if (config === null) return fail(409, "export_not_configured", "Metrics export is not configured for this project.");
+    if (this.#store.status().pausedAt !== null) {
+      return fail(409, "export_paused", "Export is paused after repeated failures; fix the destination, then POST …/metrics-export/resume.");
+    }
+    if (!config.enabled) return fail(409, "export_not_enabled", "Export is disabled; enable it (PATCH {\"enabled\": true}) to send.");
+    const summary = await this.#push(projectId);
+    const result: FlushResult = {
+      ok: summary.ok,
+      requests: summary.requests,
+      attempts: summary.attempts,
+      data_points: summary.dataPoints,
+      bytes: summary.bytes,
+      duration_ms: summary.durationMs,
+    };
+    if (summary.error) {
+      result.error = {
+        http_status: summary.error.httpStatus,
+        classification: summary.error.classification,
+        message: summary.error.message,
+        hint: summary.error.hint,
+      };
+    }
+    return { ok: true, value: result };
+  }
+
+  /** The OTLP/JSON body of the next push, for people to read. Works while disabled too. */
+  preview(projectId: string): unknown {
+    this.#bind(projectId);
+    const config = this.#store.config();
+    const batch = this.#snapshot(projectId, config, Date.now()).batch;
+    return JSON.parse(new TextDecoder().decode(serializeJson(batch)));
+  }
+
+  #snapshot(projectId: string, config: StoredConfig | null, nowMs: number): { batch: ExportBatch; acks: Map<string, AckedBaseline> } {
+    const intervalMs = this.#settings.exportIntervalMs;
+    const temporality = config?.temporality ?? "cumulative";
+    const series: ExportSeries[] = [];
+    const acks = new Map<string, AckedBaseline>();
+    for (const [key, s] of this.#series) {
+      const hosts = this.#reports.get(key);
+      const gauges = hosts ? computeGauges(hosts.values(), nowMs, intervalMs) : undefined;
+      series.push(toExportSeries(projectId, s, gauges, temporality));
+      acks.set(key, ackedAfterPush(s, nowMs));
+    }
+    return { batch: { timeMs: nowMs, temporality, bounds: this.#bounds(config).slice(), series }, acks };
+  }
+
+  #transport(): Transport {
+    const timeoutMs = this.#settings.requestTimeoutMs;
+    return {
+      fetch: (input, init) => fetch(input, init),
+      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
+      now: () => Date.now(),
+      timeoutMs,
+    };
+  }
+
+  /** Opens the stored headers, re-sealing any sealed under the previous key. */
+  async #openHeaders(projectId: string): Promise<{ name: string; value: string }[]> {
+    const cipher = await this.#cipherFor(projectId);
+    const stored = this.#store.headers();
+    const opened: { name: string; value: string }[] = [];
+    let resealed = false;
+    for (const h of stored) {
+      const value = await cipher.open(h.name, h.sealed);
+      if (cipher.needsReseal(h.sealed)) {
+        h.sealed = await cipher.seal(h.name, value);
+        resealed = true;
+      }
+      opened.push({ name: h.name, value });
+    }
+    if (resealed) this.#store.replaceHeaders(stored);
+    return opened;
+  }
+
+  #push(projectId: string): Promise<PushSummary> {
+    const run = this.#pushQueue.then(() => this.#pushNow(projectId));
+    this.#pushQueue = run.catch(() => {});
+    return run;
+  }
+
+  async #pushNow(projectId: string): Promise<PushSummary> {
+    const started = Date.now();
+    const config = this.#store.config();
+    if (config === null || !config.enabled || this.#store.status().pausedAt !== null) {
+      return { ok: true, error: null, warning: null, requests: 0, attempts: 0, dataPoints: 0, bytes: 0, durationMs: 0 };
+    }
+    const settings = this.#settings;
+    const summary: PushSummary = { ok: true, error: null, warning: null, requests: 0, attempts: 0, dataPoints: 0, bytes: 0, durationMs: 0 };
+    const { batch, acks } = this.#snapshot(projectId, config, started);
+    if (batch.series.length === 0) return summary;
+
+    let headers: { name: string; value: string }[] = [];
+    try {
+      headers = await this.#openHeaders(projectId);
+    } catch (err) {
+      if (!(err instanceof CredentialsUnreadableError)) throw err;
+      summary.ok = false;
+      summary.error = describeFailure({ kind: "credentials_unreadable", message: err.message }, config.destination);
+    }
+
+    const delta = config.temporality === "delta";
+    const url = metricsUrl(config.endpoint);
+    const secrets = headers.map((h) => h.value);
+    const chunks = summary.ok ? encodeInChunks(batch, config.protocol, maxBodyBytes(config.destination)) : [];
+    const transport = this.#transport();
+    for (const chunk of chunks) {
+      const keys = chunk.series.map((s) => seriesKey(s.appName, s.region));
+      if (delta) {
+        // Written before sending: if the object dies before the outcome is recorded, these acks
+        // apply on restart (delta points are delivered at most once, never twice).
+        this.ctx.storage.transactionSync(() => {
+          for (const key of keys) {
+            const s = this.#series.get(key)!;
+            this.#store.savePendingAck(s.appName, s.region, acks.get(key)!);
+          }
+        });
+      }
+      const body = config.compression === "gzip" ? await gzip(chunk.body) : chunk.body;
+      const request: OtlpRequest = {
+        url,
+        body,
+        contentType: config.protocol === "http/json" ? "application/json" : "application/x-protobuf",
+        gzip: config.compression === "gzip",
+        headers,
+      };
+      const { outcome, attempts } = await sendWithRetries(request, transport, settings.retryBaseMs);
+      summary.requests += 1;
+      summary.attempts += attempts;
+      if (outcome.kind !== "ok") {
+        summary.ok = false;
+        summary.error = describeFailure(redact(outcome, secrets), config.destination);
+        if (delta) this.#store.clearPendingAcks();
+        break;
+      }
+      summary.dataPoints += chunk.dataPoints;
+      summary.bytes += body.byteLength;
+      if (outcome.partialSuccess) {
+        const ps = outcome.partialSuccess;
+        summary.warning = safeExcerpt(
+          `The destination accepted the push but rejected ${ps.rejectedDataPoints} data point(s)${ps.errorMessage ? `: ${ps.errorMessage}` : "."}`,
+          secrets,
+        );
+      }
+      this.ctx.storage.transactionSync(() => {
+        for (const key of keys) {
+          const s = this.#series.get(key);
+          const acked = acks.get(key)!;
+          if (s) {
+            s.acked = acked;
+            this.#store.saveAcked(s.appName, s.region, acked);
+          }
+        }
+        this.#store.clearPendingAcks();
+      });
+    }
+    summary.durationMs = Date.now() - started;
+    const status = recordPush(this.#store.status(), summary, Date.now());
+    this.#store.saveStatus(status);
+    if (status.pausedAt !== null) {
+      console.warn(JSON.stringify({ event: "export_paused", project_id: projectId, consecutive_failures: status.consecutiveFailures }));
+      await this.ctx.storage.deleteAlarm();
+    }
+    return summary;
+  }
+
+  // ---------------------------------------------------------------------------------------------
+  // Test Connection
+  // ---------------------------------------------------------------------------------------------
+
+  /**
+   * Sends one valid OTLP request with no data points to the (possibly unsaved) settings, one try.
+   * Never counts toward pausing and changes no state.
+   */
+  async testConnection(projectId: string, input: ConnectionTestInput): Promise<Result<ConnectionTestResult>> {
+    this.#bind(projectId);
+    const nowMs = Date.now();
+    this.#testTimes = this.#testTimes.filter((t) => nowMs - t < 60_000);
+    if (this.#testTimes.length >= CONNECTION_TESTS_PER_MINUTE) {
+      return fail(429, "rate_limited", `At most ${CONNECTION_TESTS_PER_MINUTE} connection tests a minute per project; try again shortly.`);
+    }
+    const stored = this.#store.config();
+    const endpoint = input.endpoint ?? stored?.endpoint;
+    if (endpoint === undefined) {
+      return fail(400, "invalid_request", "endpoint: required, no export is configured yet.");
+    }
+    let headers: { name: string; value: string }[];
+    try {
+      if (input.headers === undefined) headers = await this.#openHeaders(projectId);
+      else {
+        const stored = new Map(this.#store.headers().map((h) => [h.name.toLowerCase(), h]));
+        const cipher = await this.#cipherFor(projectId);
+        headers = [];
+        for (const [i, h] of input.headers.entries()) {
+          if (h.value !== undefined) headers.push({ name: h.name, value: h.value });
+          else {
+            const kept = stored.get(h.name.toLowerCase());
+            if (!kept) return fail(400, "invalid_request", `headers[${i}].value: required, no value is stored for header "${h.name}".`);
+            headers.push({ name: h.name, value: await cipher.open(kept.name, kept.sealed) });
+          }
+        }
+      }
+    } catch (err) {
+      if (!(err instanceof CredentialsUnreadableError)) throw err;
+      const d = describeFailure({ kind: "credentials_unreadable", message: err.message }, input.destination ?? stored?.destination ?? "custom");
+      return {
+        ok: true,
+        value: { ok: false, url: metricsUrl(endpoint), http_status: null, latency_ms: 0, classification: d.classification, message: d.message, hint: d.hint, response_excerpt: "" },
+      };
+    }
+    this.#testTimes.push(nowMs);
+    const destination = input.destination ?? stored?.destination ?? "custom";
+    const protocol = input.protocol ?? stored?.protocol ?? "http/protobuf";
+    const compression = input.compression ?? stored?.compression ?? "gzip";
+    const empty: ExportBatch = { timeMs: nowMs, temporality: "cumulative", bounds: this.#bounds(stored).slice(), series: [] };
+    const raw = encodeBody(empty, protocol);
+    const url = metricsUrl(endpoint);
+    const secrets = headers.map((h) => h.value);
+    const started = Date.now();
+    const outcome = await sendOnce(
+      {
+        url,
+        body: compression === "gzip" ? await gzip(raw) : raw,
+        contentType: protocol === "http/json" ? "application/json" : "application/x-protobuf",
+        gzip: compression === "gzip",
+        headers,
+      },
+      this.#transport(),
+    );
+    const latency = Date.now() - started;
+    if (outcome.kind === "ok") {
+      return {
+        ok: true,
+        value: {
+          ok: true,
+          url,
+          http_status: outcome.status,
+          latency_ms: latency,
+          classification: null,
+          message: `Connected: the endpoint accepted an OTLP metrics request (HTTP ${outcome.status}).`,
+          hint: null,
+          response_excerpt: safeExcerpt(outcome.bodyExcerpt, secrets),
+        },
+      };
+    }
+    const safe = redact(outcome, secrets);
+    const d = describeFailure(safe, destination);
+    return {
+      ok: true,
+      value: {
+        ok: false,
+        url,
+        http_status: d.httpStatus,
+        latency_ms: latency,
+        classification: d.classification,
+        message: d.message,
+        hint: d.hint,
+        response_excerpt: safe.kind === "http" ? safe.bodyExcerpt : "",
+      },
+    };
+  }
+}
+
+/** The failure with any response text made safe to show and store. */
+function redact(failure: SendFailure, secrets: readonly string[]): SendFailure {
+  switch (failure.kind) {
+    case "http":
+      return { ...failure, bodyExcerpt: safeExcerpt(failure.bodyExcerpt, secrets) };
+    case "network":
+      return { ...failure, message: safeExcerpt(failure.message, secrets) };
+    default:
+      return failure;
+  }
+}

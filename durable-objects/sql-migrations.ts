@@ -1,0 +1,113 @@
+/**
+ * Append-only schema migrations of the ProjectExporter's SQLite storage. Never edit an applied
+ * migration; add a new one. Every table is documented in docs/storage-schema.md.
+ */
+export interface SqlMigration {
+  id: number;
+  description: string;
+  sql: string;
+}
+
+export const MIGRATIONS: readonly SqlMigration[] = [
+  {
+    id: 1,
+    description: "export configuration, encrypted headers, status, aggregated series, host reports, batch ledger",
+    sql: `
+      CREATE TABLE meta (
+        key   TEXT PRIMARY KEY,
+        value TEXT NOT NULL
+      );
+      CREATE TABLE export_config (
+        id                  INTEGER PRIMARY KEY CHECK (id = 1),
+        destination         TEXT NOT NULL,
+        endpoint            TEXT NOT NULL,
+        protocol            TEXT NOT NULL,
+        compression         TEXT NOT NULL,
+        temporality         TEXT NOT NULL,
+        histogram_bounds_ms TEXT,
+        enabled             INTEGER NOT NULL,
+        created_at          INTEGER NOT NULL,
+        updated_at          INTEGER NOT NULL
+      );
+      CREATE TABLE export_headers (
+        name        TEXT PRIMARY KEY,
+        position    INTEGER NOT NULL,
+        key_version TEXT NOT NULL,
+        iv          BLOB NOT NULL,
+        ciphertext  BLOB NOT NULL
+      );
+      CREATE TABLE export_status (
+        id                    INTEGER PRIMARY KEY CHECK (id = 1),
+        consecutive_failures  INTEGER NOT NULL DEFAULT 0,
+        last_success_at       INTEGER,
+        last_attempt_at       INTEGER,
+        last_error            TEXT,
+        paused_at             INTEGER,
+        warning               TEXT,
+        pushes_succeeded      INTEGER NOT NULL DEFAULT 0,
+        pushes_failed         INTEGER NOT NULL DEFAULT 0,
+        retries               INTEGER NOT NULL DEFAULT 0,
+        data_points_sent      INTEGER NOT NULL DEFAULT 0,
+        bytes_sent            INTEGER NOT NULL DEFAULT 0,
+        last_push_duration_ms INTEGER,
+        next_push_at          INTEGER
+      );
+      CREATE TABLE series (
+        app_name            TEXT NOT NULL,
+        region              TEXT NOT NULL,
+        counters_start_ms   INTEGER NOT NULL,
+        runs                INTEGER NOT NULL,
+        successes           INTEGER NOT NULL,
+        errors              INTEGER NOT NULL,
+        histograms_start_ms INTEGER NOT NULL,
+        bounds              TEXT NOT NULL,
+        histograms          TEXT NOT NULL,
+        acked               TEXT,
+        PRIMARY KEY (app_name, region)
+      ) WITHOUT ROWID;
+      CREATE TABLE host_reports (
+        host_id             TEXT NOT NULL,
+        app_name            TEXT NOT NULL,
+        region              TEXT NOT NULL,
+        time_ms             INTEGER NOT NULL,
+        cpu_cores           REAL NOT NULL,
+        memory_bytes        REAL NOT NULL,
+        gpu_memory_bytes    REAL NOT NULL,
+        gpu_compute_percent REAL NOT NULL,
+        gpu_count           INTEGER NOT NULL,
+        containers_running  INTEGER NOT NULL,
+        containers_ready    INTEGER NOT NULL,
+        PRIMARY KEY (host_id, app_name, region)
+      ) WITHOUT ROWID;
+      CREATE TABLE batches (
+        host_id    TEXT NOT NULL,
+        batch_id   TEXT NOT NULL,
+        applied_at INTEGER NOT NULL,
+        accepted   INTEGER NOT NULL,
+        rejected   TEXT NOT NULL,
+        PRIMARY KEY (host_id, batch_id)
+      ) WITHOUT ROWID;
+      CREATE INDEX batches_applied_at ON batches (applied_at);
+      CREATE TABLE pending_push (
+        app_name TEXT NOT NULL,
+        region   TEXT NOT NULL,
+        acked    TEXT NOT NULL,
+        PRIMARY KEY (app_name, region)
+      ) WITHOUT ROWID;
+    `,
+  },
+];
+
+/** Applies the migrations not applied yet, all in one transaction. */
+export function migrate(storage: DurableObjectStorage): void {
+  const sql = storage.sql;
+  storage.transactionSync(() => {
+    sql.exec("CREATE TABLE IF NOT EXISTS _migrations (id INTEGER PRIMARY KEY, description TEXT NOT NULL, applied_at INTEGER NOT NULL)");
+    const applied = sql.exec<{ id: number }>("SELECT COALESCE(MAX(id), 0) AS id FROM _migrations").one().id;
+    for (const m of MIGRATIONS) {
+      if (m.id <= applied) continue;
+      sql.exec(m.sql);
+      sql.exec("INSERT INTO _migrations (id, description, applied_at) VALUES (?, ?, ?)", m.id, m.description, Date.now());
+    }
+  });
+}

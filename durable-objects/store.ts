@@ -1,0 +1,307 @@
+/**
+ * Row mapping for the ProjectExporter's SQLite tables (schema: sql-migrations.ts). Synchronous, so
+ * a caller can group writes in one `transactionSync`.
+ */
+import type { HostReport } from "../src/aggregation/gauges";
+import type { Histogram } from "../src/aggregation/histogram";
+import { HISTOGRAM_FIELDS, type AckedBaseline, type Histograms, type SeriesState } from "../src/aggregation/series";
+import type { SealedValue } from "../src/crypto/header-crypto";
+import type { SampleRejection } from "../src/validation/samples";
+import { INITIAL_STATUS, type ExportStatus, type StoredConfig } from "../src/export/status";
+
+type Row = Record<string, SqlStorageValue>;
+
+// Histograms are stored compactly: [count, sum, min|null, max|null, ...buckets] per field.
+type PackedHistogram = (number | null)[];
+
+function packHistogram(h: Histogram): PackedHistogram {
+  return [h.count, h.sum, h.count > 0 ? h.min : null, h.count > 0 ? h.max : null, ...h.buckets];
+}
+
+function unpackHistogram(p: PackedHistogram): Histogram {
+  return {
+    count: p[0] as number,
+    sum: p[1] as number,
+    min: (p[2] as number | null) ?? Infinity,
+    max: (p[3] as number | null) ?? -Infinity,
+    buckets: p.slice(4) as number[],
+  };
+}
+
+function packHistograms(h: Histograms): PackedHistogram[] {
+  return HISTOGRAM_FIELDS.map((f) => packHistogram(h[f]));
+}
+
+function unpackHistograms(p: PackedHistogram[]): Histograms {
+  return {
+    execution: unpackHistogram(p[0]!),
+    queue: unpackHistogram(p[1]!),
+    coldstart: unpackHistogram(p[2]!),
+    response: unpackHistogram(p[3]!),
+  };
+}
+
+function packAcked(a: AckedBaseline | null): string | null {
+  if (a === null) return null;
+  return JSON.stringify({ at: a.atMs, c: [a.runs, a.successes, a.errors], h: a.histograms ? packHistograms(a.histograms) : null });
+}
+
+function unpackAcked(text: SqlStorageValue | undefined): AckedBaseline | null {
+  if (typeof text !== "string") return null;
+  const v = JSON.parse(text) as { at: number; c: [number, number, number]; h: PackedHistogram[] | null };
+  const acked: AckedBaseline = { atMs: v.at, runs: v.c[0], successes: v.c[1], errors: v.c[2] };
+  if (v.h) acked.histograms = unpackHistograms(v.h);
+  return acked;
+}
+
+export function seriesKey(appName: string, region: string): string {
+  return `${appName}\u0000${region}`;
+}
+
+export class ProjectStore {
+  constructor(private readonly sql: SqlStorage) {}
+
+  // --- meta -------------------------------------------------------------------------------------
+  meta(key: string): string | null {
+    const row = this.sql.exec<{ value: string }>("SELECT value FROM meta WHERE key = ?", key).toArray()[0];
+    return row ? row.value : null;
+  }
+
+  setMeta(key: string, value: string): void {
+    this.sql.exec("INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT (key) DO UPDATE SET value = excluded.value", key, value);
+  }
+
+  // --- export configuration ----------------------------------------------------------------------
+  config(): StoredConfig | null {
+    const r = this.sql.exec<Row>("SELECT * FROM export_config WHERE id = 1").toArray()[0];
+    if (!r) return null;
+    return {
+      destination: r.destination as StoredConfig["destination"],
+      endpoint: r.endpoint as string,
+      protocol: r.protocol as StoredConfig["protocol"],
+      compression: r.compression as StoredConfig["compression"],
+      temporality: r.temporality as StoredConfig["temporality"],
+      histogramBoundsMs: r.histogram_bounds_ms === null ? null : (JSON.parse(r.histogram_bounds_ms as string) as number[]),
+      enabled: r.enabled === 1,
+      createdAt: r.created_at as number,
+      updatedAt: r.updated_at as number,
+    };
+  }
+
+  saveConfig(c: StoredConfig): void {
+    this.sql.exec(
+      `INSERT INTO export_config (id, destination, endpoint, protocol, compression, temporality, histogram_bounds_ms, enabled, created_at, updated_at)
+       VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?)
+       ON CONFLICT (id) DO UPDATE SET destination = excluded.destination, endpoint = excluded.endpoint,
+         protocol = excluded.protocol, compression = excluded.compression, temporality = excluded.temporality,
+         histogram_bounds_ms = excluded.histogram_bounds_ms, enabled = excluded.enabled, updated_at = excluded.updated_at`,
+      c.destination,
+      c.endpoint,
+      c.protocol,
+      c.compression,
+      c.temporality,
+      c.histogramBoundsMs === null ? null : JSON.stringify(c.histogramBoundsMs),
+      c.enabled ? 1 : 0,
+      c.createdAt,
+      c.updatedAt,
+    );
+  }
+
+  deleteConfig(): void {
+    this.sql.exec("DELETE FROM export_config");
+    this.sql.exec("DELETE FROM export_headers");
+  }
+
+  headers(): { name: string; sealed: SealedValue }[] {
+    return this.sql
+      .exec<Row>("SELECT name, key_version, iv, ciphertext FROM export_headers ORDER BY position")
+      .toArray()
+      .map((r) => ({
+        name: r.name as string,
+        sealed: {
+          keyVersion: r.key_version as string,
+          iv: new Uint8Array(r.iv as ArrayBuffer),
+          ciphertext: new Uint8Array(r.ciphertext as ArrayBuffer),
+        },
+      }));
+  }
+
+  replaceHeaders(headers: { name: string; sealed: SealedValue }[]): void {
+    this.sql.exec("DELETE FROM export_headers");
+    headers.forEach((h, i) => {
+      this.sql.exec(
+        "INSERT INTO export_headers (name, position, key_version, iv, ciphertext) VALUES (?, ?, ?, ?, ?)",
+        h.name,
+        i,
+        h.sealed.keyVersion,
+        h.sealed.iv,
+        h.sealed.ciphertext,
+      );
+    });
+  }
+
+  // --- status ---------------------------------------------------------------------------------------
+  status(): ExportStatus {
+    const r = this.sql.exec<Row>("SELECT * FROM export_status WHERE id = 1").toArray()[0];
+    if (!r) return { ...INITIAL_STATUS, totals: { ...INITIAL_STATUS.totals } };
+    return {
+      consecutiveFailures: r.consecutive_failures as number,
+      lastSuccessAt: r.last_success_at as number | null,
+      lastAttemptAt: r.last_attempt_at as number | null,
+      lastError: r.last_error === null ? null : JSON.parse(r.last_error as string),
+      pausedAt: r.paused_at as number | null,
+      warning: r.warning as string | null,
+      totals: {
+        pushesSucceeded: r.pushes_succeeded as number,
+        pushesFailed: r.pushes_failed as number,
+        retries: r.retries as number,
+        dataPointsSent: r.data_points_sent as number,
+        bytesSent: r.bytes_sent as number,
+        lastPushDurationMs: r.last_push_duration_ms as number | null,
+      },
+      nextPushAt: r.next_push_at as number | null,
+    };
+  }
+
+  saveStatus(s: ExportStatus): void {
+    this.sql.exec(
+      `INSERT OR REPLACE INTO export_status (id, consecutive_failures, last_success_at, last_attempt_at, last_error, paused_at, warning,
+         pushes_succeeded, pushes_failed, retries, data_points_sent, bytes_sent, last_push_duration_ms, next_push_at)
+       VALUES (1, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      s.consecutiveFailures,
+      s.lastSuccessAt,
+      s.lastAttemptAt,
+      s.lastError === null ? null : JSON.stringify(s.lastError),
+      s.pausedAt,
+      s.warning,
+      s.totals.pushesSucceeded,
+      s.totals.pushesFailed,
+      s.totals.retries,
+      s.totals.dataPointsSent,
+      s.totals.bytesSent,
+      s.totals.lastPushDurationMs,
+      s.nextPushAt,
+    );
+  }
+
+  // --- series -----------------------------------------------------------------------------------
+  allSeries(): SeriesState[] {
+    return this.sql
+      .exec<Row>("SELECT * FROM series")
+      .toArray()
+      .map((r) => ({
+        appName: r.app_name as string,
+        region: r.region as string,
+        countersStartMs: r.counters_start_ms as number,
+        runs: r.runs as number,
+        successes: r.successes as number,
+        errors: r.errors as number,
+        histogramsStartMs: r.histograms_start_ms as number,
+        bounds: JSON.parse(r.bounds as string) as number[],
+        histograms: unpackHistograms(JSON.parse(r.histograms as string) as PackedHistogram[]),
+        acked: unpackAcked(r.acked),
+      }));
+  }
+
+  saveSeries(s: SeriesState): void {
+    this.sql.exec(
+      `INSERT OR REPLACE INTO series (app_name, region, counters_start_ms, runs, successes, errors, histograms_start_ms, bounds, histograms, acked)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      s.appName,
+      s.region,
+      s.countersStartMs,
+      s.runs,
+      s.successes,
+      s.errors,
+      s.histogramsStartMs,
+      JSON.stringify(s.bounds),
+      JSON.stringify(packHistograms(s.histograms)),
+      packAcked(s.acked),
+    );
+  }
+
+  saveAcked(appName: string, region: string, acked: AckedBaseline): void {
+    this.sql.exec("UPDATE series SET acked = ? WHERE app_name = ? AND region = ?", packAcked(acked), appName, region);
+  }
+
+  // --- pending push (delta at-most-once) -------------------------------------------------------------
+  pendingAcks(): { appName: string; region: string; acked: AckedBaseline }[] {
+    return this.sql
+      .exec<Row>("SELECT app_name, region, acked FROM pending_push")
+      .toArray()
+      .map((r) => ({ appName: r.app_name as string, region: r.region as string, acked: unpackAcked(r.acked)! }));
+  }
+
+  savePendingAck(appName: string, region: string, acked: AckedBaseline): void {
+    this.sql.exec("INSERT OR REPLACE INTO pending_push (app_name, region, acked) VALUES (?, ?, ?)", appName, region, packAcked(acked));
+  }
+
+  clearPendingAcks(): void {
+    this.sql.exec("DELETE FROM pending_push");
+  }
+
+  // --- host reports -----------------------------------------------------------------------------
+  allReports(): HostReport[] {
+    return this.sql
+      .exec<Row>("SELECT * FROM host_reports")
+      .toArray()
+      .map((r) => ({
+        hostId: r.host_id as string,
+        appName: r.app_name as string,
+        region: r.region as string,
+        timeMs: r.time_ms as number,
+        cpuCores: r.cpu_cores as number,
+        memoryBytes: r.memory_bytes as number,
+        gpuMemoryBytes: r.gpu_memory_bytes as number,
+        gpuComputePercent: r.gpu_compute_percent as number,
+        gpuCount: r.gpu_count as number,
+        containersRunning: r.containers_running as number,
+        containersReady: r.containers_ready as number,
+      }));
+  }
+
+  saveReport(r: HostReport): void {
+    this.sql.exec(
+      `INSERT OR REPLACE INTO host_reports (host_id, app_name, region, time_ms, cpu_cores, memory_bytes, gpu_memory_bytes,
+         gpu_compute_percent, gpu_count, containers_running, containers_ready) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      r.hostId,
+      r.appName,
+      r.region,
+      r.timeMs,
+      r.cpuCores,
+      r.memoryBytes,
+      r.gpuMemoryBytes,
+      r.gpuComputePercent,
+      r.gpuCount,
+      r.containersRunning,
+      r.containersReady,
+    );
+  }
+
+  deleteReportsOlderThan(cutoffMs: number): void {
+    this.sql.exec("DELETE FROM host_reports WHERE time_ms < ?", cutoffMs);
+  }
+
+  // --- batch ledger (idempotency) -------------------------------------------------------------------
+  batch(hostId: string, batchId: string): { accepted: number; rejected: SampleRejection[] } | null {
+    const r = this.sql
+      .exec<Row>("SELECT accepted, rejected FROM batches WHERE host_id = ? AND batch_id = ?", hostId, batchId)
+      .toArray()[0];
+    return r ? { accepted: r.accepted as number, rejected: JSON.parse(r.rejected as string) as SampleRejection[] } : null;
+  }
+
+  saveBatch(hostId: string, batchId: string, appliedAt: number, accepted: number, rejected: SampleRejection[]): void {
+    this.sql.exec(
+      "INSERT INTO batches (host_id, batch_id, applied_at, accepted, rejected) VALUES (?, ?, ?, ?, ?)",
+      hostId,
+      batchId,
+      appliedAt,
+      accepted,
+      JSON.stringify(rejected),
+    );
+  }
+
+  deleteBatchesOlderThan(cutoffMs: number): void {
+    this.sql.exec("DELETE FROM batches WHERE applied_at < ?", cutoffMs);
+  }
+}

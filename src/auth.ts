@@ -1,0 +1,65 @@
+/**
+ * Authentication (who is calling) and authorisation guards (may they call this route).
+ * Admin token: compared as SHA-256 digests in constant time. API keys: see keys.ts.
+ */
+import type { Context, MiddlewareHandler } from "hono";
+import type { AppEnv, Principal } from "./context";
+import { ApiError } from "./errors";
+import { digestsEqual, findKey, looksLikeKey, sha256Hex } from "./keys";
+
+const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/;
+
+async function authenticate(c: Context<AppEnv>): Promise<Principal | null> {
+  const header = c.req.header("authorization");
+  if (header === undefined) return null;
+  const match = BEARER.exec(header);
+  if (!match) {
+    throw new ApiError(401, "unauthorized", 'The Authorization header must be "Bearer <token>".');
+  }
+  const token = match[1]!;
+  const settings = c.get("settings");
+  if (digestsEqual(await sha256Hex(token), await sha256Hex(settings.adminToken))) return { kind: "admin" };
+  if (!looksLikeKey(token)) throw new ApiError(401, "unauthorized", "The token is not a valid admin token or API key.");
+  const record = await findKey(c.env.DB, token);
+  if (record === null || record.revoked) {
+    throw new ApiError(401, "unauthorized", "The API key is unknown or has been revoked.");
+  }
+  if (record.scope === "project") return { kind: "project", keyId: record.keyId, projectId: record.projectId! };
+  return { kind: "ingest", keyId: record.keyId, hostId: record.hostId! };
+}
+
+/** Resolves the caller (or null when no Authorization header) for the guards below. */
+export const authMiddleware: MiddlewareHandler<AppEnv> = async (c, next) => {
+  c.set("principal", await authenticate(c));
+  await next();
+};
+
+function requirePrincipal(c: Context<AppEnv>): Principal {
+  const principal = c.get("principal");
+  if (principal === null) {
+    throw new ApiError(401, "unauthorized", 'Missing "Authorization: Bearer <token>" header.');
+  }
+  return principal;
+}
+
+export function requireAdmin(c: Context<AppEnv>): void {
+  if (requirePrincipal(c).kind !== "admin") {
+    throw new ApiError(403, "forbidden", "This route needs the admin token.");
+  }
+}
+
+/** A project key of exactly this project, or the admin token. */
+export function requireProjectAccess(c: Context<AppEnv>, projectId: string): Principal {
+  const principal = requirePrincipal(c);
+  if (principal.kind === "admin") return principal;
+  if (principal.kind === "project" && principal.projectId === projectId) return principal;
+  throw new ApiError(403, "forbidden", "This key does not give access to this project.");
+}
+
+export function requireIngest(c: Context<AppEnv>): { keyId: string; hostId: string } {
+  const principal = requirePrincipal(c);
+  if (principal.kind !== "ingest") {
+    throw new ApiError(403, "forbidden", "Posting samples needs an ingest key (POST /v1/ingest-keys).");
+  }
+  return principal;
+}

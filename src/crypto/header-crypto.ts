@@ -1,0 +1,112 @@
+/**
+ * Encryption of customers' export header values (AES-GCM-256 via WebCrypto).
+ *
+ * - Per-project key: HKDF-SHA-256 from HEADER_ENCRYPTION_KEY with the project id as `info`, so a
+ *   leaked project key exposes one project only.
+ * - Fresh random 96-bit IV per value.
+ * - Additional authenticated data binds project id, header name (lower-cased) and key version:
+ *   a ciphertext copied to another project or header, or relabelled to another key, fails to open.
+ * - Key version: the first 8 bytes (hex) of SHA-256 of the master key. It identifies which master
+ *   sealed a value so rotation (HEADER_ENCRYPTION_KEY_PREVIOUS) can open old values and re-seal them.
+ */
+
+export interface SealedValue {
+  keyVersion: string;
+  iv: Uint8Array;
+  ciphertext: Uint8Array;
+}
+
+export class CredentialsUnreadableError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = "CredentialsUnreadableError";
+  }
+}
+
+const HKDF_SALT = new TextEncoder().encode("metrics-export/header-encryption/v1");
+const IV_BYTES = 12;
+
+interface ProjectKey {
+  version: string;
+  key: CryptoKey;
+}
+
+async function keyVersion(master: Uint8Array): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", master));
+  return Array.from(digest.subarray(0, 8), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+async function deriveProjectKey(master: Uint8Array, projectId: string): Promise<ProjectKey> {
+  const base = await crypto.subtle.importKey("raw", master, "HKDF", false, ["deriveKey"]);
+  const key = await crypto.subtle.deriveKey(
+    { name: "HKDF", hash: "SHA-256", salt: HKDF_SALT, info: new TextEncoder().encode(`project:${projectId}`) },
+    base,
+    { name: "AES-GCM", length: 256 },
+    false,
+    ["encrypt", "decrypt"],
+  );
+  return { version: await keyVersion(master), key };
+}
+
+function aad(projectId: string, headerName: string, version: string): Uint8Array {
+  return new TextEncoder().encode(`${projectId}\n${headerName.toLowerCase()}\n${version}`);
+}
+
+/** Seals and opens one project's header values; derive once per project and reuse. */
+export class HeaderCipher {
+  private constructor(
+    readonly projectId: string,
+    private readonly current: ProjectKey,
+    private readonly previous: ProjectKey | null,
+  ) {}
+
+  static async forProject(projectId: string, master: Uint8Array, previousMaster: Uint8Array | null): Promise<HeaderCipher> {
+    const current = await deriveProjectKey(master, projectId);
+    const previous = previousMaster ? await deriveProjectKey(previousMaster, projectId) : null;
+    return new HeaderCipher(projectId, current, previous);
+  }
+
+  get currentVersion(): string {
+    return this.current.version;
+  }
+
+  async seal(headerName: string, value: string): Promise<SealedValue> {
+    const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
+    const ciphertext = await crypto.subtle.encrypt(
+      { name: "AES-GCM", iv, additionalData: aad(this.projectId, headerName, this.current.version) },
+      this.current.key,
+      new TextEncoder().encode(value),
+    );
+    return { keyVersion: this.current.version, iv, ciphertext: new Uint8Array(ciphertext) };
+  }
+
+  /** Opens a value; throws CredentialsUnreadableError (never the value) when it cannot. */
+  async open(headerName: string, sealed: SealedValue): Promise<string> {
+    const key =
+      sealed.keyVersion === this.current.version
+        ? this.current
+        : sealed.keyVersion === this.previous?.version
+          ? this.previous
+          : null;
+    if (key === null) {
+      throw new CredentialsUnreadableError(
+        `header "${headerName}" was sealed with an encryption key that is no longer configured (key version ${sealed.keyVersion})`,
+      );
+    }
+    try {
+      const plain = await crypto.subtle.decrypt(
+        { name: "AES-GCM", iv: sealed.iv, additionalData: aad(this.projectId, headerName, key.version) },
+        key.key,
+        sealed.ciphertext,
+      );
+      return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(plain);
+    } catch {
+      throw new CredentialsUnreadableError(`header "${headerName}" could not be decrypted (tampered or sealed for another project)`);
+    }
+  }
+
+  /** True when a value was sealed under the previous key and should be re-sealed. */
+  needsReseal(sealed: SealedValue): boolean {
+    return sealed.keyVersion !== this.current.version;
+  }
+}

@@ -1,0 +1,50 @@
+/**
+ * When and how long to retry a request (OTLP/HTTP: only 429, 502, 503, 504 and network errors or
+ * timeouts are retryable — opentelemetry-proto docs/specification.md "Retryable Response Codes").
+ */
+import type { SendFailure } from "./send-outcome";
+
+export const MAX_RETRIES = 3;
+export const REQUEST_TIMEOUT_MS = 10_000;
+export const MAX_RETRY_AFTER_MS = 30_000;
+const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([429, 502, 503, 504]);
+
+export function isRetryable(failure: SendFailure): boolean {
+  switch (failure.kind) {
+    case "timeout":
+    case "network":
+      return true;
+    case "http":
+      return RETRYABLE_STATUSES.has(failure.status);
+    case "credentials_unreadable":
+      return false;
+  }
+}
+
+/** Exponential backoff: base × 1, 2, 4 … with ±20% jitter so a fleet does not retry in step. */
+export function backoffMs(retry: number, baseMs: number, random: () => number = Math.random): number {
+  return Math.round(baseMs * 2 ** (retry - 1) * (0.8 + 0.4 * random()));
+}
+
+/** `Retry-After` as delay in ms (seconds or HTTP date), capped at MAX_RETRY_AFTER_MS; null when absent or unreadable. */
+export function parseRetryAfter(value: string | null | undefined, nowMs: number): number | null {
+  if (value == null) return null;
+  const text = value.trim();
+  let ms: number;
+  if (/^\d+$/.test(text)) ms = Number(text) * 1000;
+  else {
+    const at = Date.parse(text);
+    if (!Number.isFinite(at)) return null;
+    ms = Math.max(0, at - nowMs);
+  }
+  return Math.min(ms, MAX_RETRY_AFTER_MS);
+}
+
+/** Delay before retry number `retry` (1-based) after `failure`. */
+export function retryDelayMs(failure: SendFailure, retry: number, baseMs: number, nowMs: number, random?: () => number): number {
+  if (failure.kind === "http") {
+    const retryAfter = parseRetryAfter(failure.retryAfter, nowMs);
+    if (retryAfter !== null) return retryAfter;
+  }
+  return backoffMs(retry, baseMs, random);
+}

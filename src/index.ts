@@ -1,0 +1,41 @@
+/**
+ * The worker: one Hono app. Settings are validated first (a misconfigured deployment fails every
+ * request with a 500 naming the setting), then the caller is authenticated, then each resource's
+ * routes authorise and validate their own input.
+ */
+import { Hono } from "hono";
+import { authMiddleware } from "./auth";
+import type { AppEnv } from "./context";
+import { ApiError } from "./errors";
+import { metricsExportRoutes } from "./routes/metrics-export";
+import { projectRoutes } from "./routes/projects";
+import { sampleRoutes } from "./routes/samples";
+import { settingsOf } from "./settings";
+
+export { ProjectExporter } from "../durable-objects/project-exporter";
+
+const app = new Hono<AppEnv>()
+  .use(async (c, next) => {
+    c.set("settings", settingsOf(c.env));
+    await next();
+  })
+  .get("/healthz", (c) => c.json({ ok: true }))
+  .use(authMiddleware)
+  .route("/", projectRoutes)
+  .route("/", metricsExportRoutes)
+  .route("/", sampleRoutes);
+
+app.notFound((c) =>
+  c.json({ error: { code: "not_found", message: `No route for ${c.req.method} ${new URL(c.req.url).pathname}.` } }, 404),
+);
+
+app.onError((err, c) => {
+  if (err instanceof ApiError) {
+    return c.json({ error: { code: err.code, message: err.message } }, err.status, err.headers);
+  }
+  // Unknown failures: log the type only (messages may carry request data), answer generically.
+  console.error(JSON.stringify({ event: "unhandled_error", method: c.req.method, path: new URL(c.req.url).pathname, error: err.name }));
+  return c.json({ error: { code: "internal", message: "Internal error; it has been logged." } }, 500);
+});
+
+export default app;

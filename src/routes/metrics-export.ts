@@ -1,0 +1,84 @@
+/** A project's export configuration, status and actions (project key of that project, or admin). */
+import { Hono, type Context } from "hono";
+import { requireProjectAccess } from "../auth";
+import { readJsonBody } from "../body";
+import type { AppEnv } from "../context";
+import { ApiError, invalid, unwrap } from "../errors";
+import { findProject } from "../projects";
+import { checkEndpoint } from "../validation/endpoint";
+import { ConnectionTestInput, ExportConfigPatch, ExportConfigPut } from "../validation/export-config";
+import { zodToApiError } from "../validation/zod-error";
+import { MAX_CONFIG_BODY_BYTES, PROJECT_ID } from "./shared";
+
+export const metricsExportRoutes = new Hono<AppEnv>();
+
+/** Authorises the caller for the project and returns its object's stub. */
+async function projectObject(c: Context<AppEnv>) {
+  const projectId = c.req.param("project_id") ?? "";
+  requireProjectAccess(c, projectId);
+  if (!PROJECT_ID.test(projectId) || (await findProject(c.env.DB, projectId)) === null) {
+    throw new ApiError(404, "project_not_found", `Project "${projectId}" does not exist.`);
+  }
+  return { projectId, stub: c.env.PROJECTS.getByName(projectId) };
+}
+
+function endpointWarnings(c: Context<AppEnv>, endpoint: string | undefined): string[] {
+  if (endpoint === undefined) return [];
+  const check = checkEndpoint(endpoint, c.get("settings").allowPrivateEndpoints);
+  if (!check.ok) throw invalid(`endpoint: ${check.message}.`);
+  return check.warnings;
+}
+
+const base = "/v1/projects/:project_id/metrics-export";
+
+metricsExportRoutes.get(base, async (c) => {
+  const { projectId, stub } = await projectObject(c);
+  return c.json(await stub.getExport(projectId));
+});
+
+metricsExportRoutes.put(base, async (c) => {
+  const { projectId, stub } = await projectObject(c);
+  const parsed = ExportConfigPut.safeParse(await readJsonBody(c, { maxBytes: MAX_CONFIG_BODY_BYTES }));
+  if (!parsed.success) throw zodToApiError(parsed.error);
+  const warnings = endpointWarnings(c, parsed.data.endpoint);
+  return c.json(unwrap(await stub.putExport(projectId, parsed.data, warnings)));
+});
+
+metricsExportRoutes.patch(base, async (c) => {
+  const { projectId, stub } = await projectObject(c);
+  const parsed = ExportConfigPatch.safeParse(await readJsonBody(c, { maxBytes: MAX_CONFIG_BODY_BYTES }));
+  if (!parsed.success) throw zodToApiError(parsed.error);
+  const warnings = endpointWarnings(c, parsed.data.endpoint);
+  return c.json(unwrap(await stub.patchExport(projectId, parsed.data, warnings)));
+});
+
+metricsExportRoutes.delete(base, async (c) => {
+  const { projectId, stub } = await projectObject(c);
+  await stub.deleteExport(projectId);
+  return c.body(null, 204);
+});
+
+metricsExportRoutes.post(`${base}/resume`, async (c) => {
+  const { projectId, stub } = await projectObject(c);
+  await readJsonBody(c, { maxBytes: MAX_CONFIG_BODY_BYTES, required: false });
+  return c.json(unwrap(await stub.resumeExport(projectId)));
+});
+
+metricsExportRoutes.post(`${base}/test`, async (c) => {
+  const { projectId, stub } = await projectObject(c);
+  const parsed = ConnectionTestInput.safeParse((await readJsonBody(c, { maxBytes: MAX_CONFIG_BODY_BYTES, required: false })) ?? {});
+  if (!parsed.success) throw zodToApiError(parsed.error);
+  endpointWarnings(c, parsed.data.endpoint);
+  return c.json(unwrap(await stub.testConnection(projectId, parsed.data)));
+});
+
+metricsExportRoutes.post(`${base}/flush`, async (c) => {
+  const { projectId, stub } = await projectObject(c);
+  await readJsonBody(c, { maxBytes: MAX_CONFIG_BODY_BYTES, required: false });
+  return c.json(unwrap(await stub.flush(projectId)));
+});
+
+metricsExportRoutes.get(`${base}/preview`, async (c) => {
+  const { projectId, stub } = await projectObject(c);
+  return c.json(await stub.preview(projectId));
+});

@@ -1,0 +1,56 @@
+/**
+ * POST /v1/samples: a GPU host's batch. Validated here, grouped by project, and handed to each
+ * project's object over RPC in parallel. 202 means every accepted sample is in Durable Object storage.
+ */
+import { Hono } from "hono";
+import { requireIngest } from "../auth";
+import { readJsonBody } from "../body";
+import type { AppEnv } from "../context";
+import { ApiError } from "../errors";
+import { existingProjects } from "../projects";
+import { parseEnvelope, parseSamples, type SampleInput, type SampleRejection } from "../validation/samples";
+
+/** Decompressed body limit (a gzip bomb stops inflating here). */
+export const MAX_SAMPLES_BODY_BYTES = 1024 * 1024;
+
+export const sampleRoutes = new Hono<AppEnv>();
+
+sampleRoutes.post("/v1/samples", async (c) => {
+  const key = requireIngest(c);
+  const nowMs = Date.now();
+  const envelope = parseEnvelope(await readJsonBody(c, { maxBytes: MAX_SAMPLES_BODY_BYTES, allowGzip: true }));
+  if (!envelope.ok) {
+    throw new ApiError(envelope.status, envelope.status === 413 ? "payload_too_large" : "invalid_request", envelope.message);
+  }
+  const { hostId, batchId, samples } = envelope.value;
+  if (hostId !== key.hostId) {
+    throw new ApiError(403, "forbidden", `This ingest key belongs to host "${key.hostId}"; it cannot post as "${hostId}".`);
+  }
+  const { valid, rejected } = parseSamples(samples, nowMs);
+
+  const byProject = new Map<string, SampleInput[]>();
+  for (const s of valid) {
+    let group = byProject.get(s.projectId);
+    if (!group) byProject.set(s.projectId, (group = []));
+    group.push(s);
+  }
+  const existing = await existingProjects(c.env.DB, [...byProject.keys()], nowMs);
+  for (const [projectId, group] of byProject) {
+    if (existing.has(projectId)) continue;
+    for (const s of group) rejected.push({ index: s.index, code: "unknown_project", message: `Project "${projectId}" does not exist.` });
+    byProject.delete(projectId);
+  }
+
+  const results = await Promise.all(
+    [...byProject].map(([projectId, group]) => c.env.PROJECTS.getByName(projectId).ingest(projectId, hostId, batchId, group, nowMs)),
+  );
+  let accepted = 0;
+  const allRejected: SampleRejection[] = rejected;
+  for (const r of results) {
+    accepted += r.accepted;
+    allRejected.push(...r.rejected);
+  }
+  allRejected.sort((a, b) => a.index - b.index);
+  const duplicate = results.length > 0 && results.every((r) => r.duplicate);
+  return c.json({ accepted, duplicate, rejected: allRejected }, 202);
+});

@@ -1,0 +1,97 @@
+/**
+ * Settings from the environment, validated once per isolate. A missing or malformed secret makes
+ * every request fail with a 500 naming the setting (never a silent fallback).
+ */
+import { ApiError } from "./errors";
+
+export interface RawEnv {
+  ADMIN_TOKEN?: string;
+  HEADER_ENCRYPTION_KEY?: string;
+  HEADER_ENCRYPTION_KEY_PREVIOUS?: string;
+  ALLOW_PRIVATE_ENDPOINTS?: string;
+  EXPORT_INTERVAL_SECONDS?: string;
+  EXPORT_RETRY_BASE_MS?: string;
+  EXPORT_REQUEST_TIMEOUT_MS?: string;
+}
+
+export interface Settings {
+  adminToken: string;
+  /** Raw 32-byte keys; `previous` only during a rotation. */
+  encryptionKey: Uint8Array;
+  previousEncryptionKey: Uint8Array | null;
+  allowPrivateEndpoints: boolean;
+  exportIntervalMs: number;
+  retryBaseMs: number;
+  /** Per-attempt timeout of export requests (10 s; lowered only by tests). */
+  requestTimeoutMs: number;
+}
+
+export const MIN_ADMIN_TOKEN_LENGTH = 16;
+const cache = new WeakMap<object, Settings | ApiError>();
+
+function misconfigured(message: string): ApiError {
+  return new ApiError(500, "misconfigured", `Server misconfigured: ${message}`);
+}
+
+function decodeKey(name: string, value: string | undefined, required: boolean): Uint8Array | null {
+  if (value === undefined || value === "") {
+    if (required) throw misconfigured(`${name} is not set (base64 of 32 random bytes; see README "Configuration").`);
+    return null;
+  }
+  let bytes: Uint8Array;
+  try {
+    const binary = atob(value.trim());
+    bytes = Uint8Array.from(binary, (ch) => ch.charCodeAt(0));
+  } catch {
+    throw misconfigured(`${name} is not valid base64 (expected base64 of 32 random bytes).`);
+  }
+  if (bytes.length !== 32) throw misconfigured(`${name} must decode to exactly 32 bytes, got ${bytes.length}.`);
+  return bytes;
+}
+
+function integerSetting(name: string, value: string | undefined, fallback: number, min: number, max: number): number {
+  if (value === undefined || value === "") return fallback;
+  if (!/^\d+$/.test(value.trim())) throw misconfigured(`${name} must be a whole number, got "${value}".`);
+  const n = Number(value);
+  if (n < min || n > max) throw misconfigured(`${name} must be between ${min} and ${max}, got ${n}.`);
+  return n;
+}
+
+function parse(env: RawEnv): Settings {
+  const adminToken = env.ADMIN_TOKEN;
+  if (adminToken === undefined || adminToken === "") throw misconfigured("ADMIN_TOKEN is not set.");
+  if (adminToken.length < MIN_ADMIN_TOKEN_LENGTH || !/^[\x21-\x7e]+$/.test(adminToken)) {
+    throw misconfigured(`ADMIN_TOKEN must be at least ${MIN_ADMIN_TOKEN_LENGTH} printable characters without spaces.`);
+  }
+  const encryptionKey = decodeKey("HEADER_ENCRYPTION_KEY", env.HEADER_ENCRYPTION_KEY, true)!;
+  const previousEncryptionKey = decodeKey("HEADER_ENCRYPTION_KEY_PREVIOUS", env.HEADER_ENCRYPTION_KEY_PREVIOUS, false);
+  const allow = env.ALLOW_PRIVATE_ENDPOINTS ?? "false";
+  if (allow !== "true" && allow !== "false" && allow !== "") {
+    throw misconfigured(`ALLOW_PRIVATE_ENDPOINTS must be "true" or "false", got "${allow}".`);
+  }
+  return {
+    adminToken,
+    encryptionKey,
+    previousEncryptionKey,
+    allowPrivateEndpoints: allow === "true",
+    exportIntervalMs: integerSetting("EXPORT_INTERVAL_SECONDS", env.EXPORT_INTERVAL_SECONDS, 60, 1, 3600) * 1000,
+    retryBaseMs: integerSetting("EXPORT_RETRY_BASE_MS", env.EXPORT_RETRY_BASE_MS, 1000, 0, 60_000),
+    requestTimeoutMs: integerSetting("EXPORT_REQUEST_TIMEOUT_MS", env.EXPORT_REQUEST_TIMEOUT_MS, 10_000, 100, 10_000),
+  };
+}
+
+/** Parsed settings for this env object (cached: the env object is stable for an isolate's lifetime). */
+export function settingsOf(env: RawEnv): Settings {
+  let entry = cache.get(env);
+  if (entry === undefined) {
+    try {
+      entry = parse(env);
+    } catch (err) {
+      if (!(err instanceof ApiError)) throw err;
+      entry = err;
+    }
+    cache.set(env, entry);
+  }
+  if (entry instanceof ApiError) throw entry;
+  return entry;
+}
