@@ -65,3 +65,79 @@ export async function createIngestKey(hostId: string): Promise<{ key_id: string;
 export function projectStub(projectId: string) {
   return env.PROJECTS.getByName(projectId);
 }
+
+/** Every row of every table of a project's object, as one string (state comparisons). */
+export async function objectDump(projectId: string): Promise<string> {
+  const { runInDurableObject } = await import("cloudflare:test");
+  return runInDurableObject(projectStub(projectId), (_instance, state) => {
+    const sql = state.storage.sql;
+    const tables = sql
+      .exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf%' ESCAPE '\\' ORDER BY name")
+      .toArray()
+      .map((r) => r.name);
+    const out: Record<string, unknown[]> = {};
+    for (const t of tables) {
+      out[t] = sql.exec(`SELECT * FROM "${t}"`).toArray().map((row) =>
+        Object.fromEntries(
+          Object.entries(row).map(([k, v]) => [k, v instanceof ArrayBuffer ? [...new Uint8Array(v)].join(",") : v]),
+        ),
+      );
+    }
+    return JSON.stringify(out);
+  });
+}
+
+/** Every row of every D1 table, as one string. */
+export async function d1Dump(): Promise<string> {
+  const tables = await env.DB.prepare(
+    "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_cf_%' ORDER BY name",
+  ).all<{ name: string }>();
+  const out: Record<string, unknown[]> = {};
+  for (const { name } of tables.results) out[name] = (await env.DB.prepare(`SELECT * FROM "${name}"`).all()).results;
+  return JSON.stringify(out);
+}
+
+// --- reading the next push through the object's preview (OTLP/JSON) --------------------------------
+
+export interface PreviewPoint {
+  attributes: Record<string, string>;
+  value?: number;
+  count?: number;
+  sum?: number;
+  min?: number;
+  max?: number;
+  bucketCounts?: number[];
+  explicitBounds?: number[];
+  startTimeUnixNano?: string;
+  timeUnixNano?: string;
+}
+
+/** Data points of one metric from an OTLP/JSON body, numbers parsed. */
+export function metricPoints(body: any, name: string): PreviewPoint[] {
+  const metrics = (body?.resourceMetrics ?? []).flatMap((rm: any) => rm.scopeMetrics.flatMap((sm: any) => sm.metrics));
+  const metric = metrics.find((m: any) => m.name === name);
+  if (!metric) return [];
+  const data = metric.gauge ?? metric.sum ?? metric.histogram;
+  return data.dataPoints.map((p: any) => {
+    const attributes = Object.fromEntries(p.attributes.map((a: any) => [a.key, a.value.stringValue]));
+    const point: PreviewPoint = { attributes, startTimeUnixNano: p.startTimeUnixNano, timeUnixNano: p.timeUnixNano };
+    if (p.asDouble !== undefined) point.value = Number(p.asDouble);
+    if (p.asInt !== undefined) point.value = Number(p.asInt);
+    if (p.count !== undefined) point.count = Number(p.count);
+    if (p.sum !== undefined) point.sum = Number(p.sum);
+    if (p.min !== undefined) point.min = Number(p.min);
+    if (p.max !== undefined) point.max = Number(p.max);
+    if (p.bucketCounts) point.bucketCounts = p.bucketCounts.map(Number);
+    if (p.explicitBounds) point.explicitBounds = p.explicitBounds.map(Number);
+    return point;
+  });
+}
+
+/** The point of `name` for one app and region, or undefined. */
+export function pointFor(body: any, name: string, appName: string, region: string): PreviewPoint | undefined {
+  return metricPoints(body, name).find((p) => p.attributes.app_name === appName && p.attributes.region === region);
+}
+
+export async function preview(projectId: string): Promise<any> {
+  return projectStub(projectId).preview(projectId);
+}
