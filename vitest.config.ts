@@ -32,6 +32,7 @@ export default defineConfig(async () => {
                   ALLOW_PRIVATE_ENDPOINTS: "true",
                   EXPORT_INTERVAL_SECONDS: "60",
                   EXPORT_RETRY_BASE_MS: "5",
+                  EXPORT_REQUEST_TIMEOUT_MS: "400",
                 },
               },
             }),
