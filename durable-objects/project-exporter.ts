@@ -56,6 +56,15 @@ export interface IngestResult {
   rejected: SampleRejection[];
 }
 
+/** Storage figures for operators and benchmarks. */
+export interface StorageStats {
+  database_size_bytes: number;
+  series: number;
+  host_reports: number;
+  batches: number;
+  last_ingest: { samples: number; series_touched: number; rows_written: number; duration_ms: number } | null;
+}
+
 export interface ConnectionTestResult {
   ok: boolean;
   url: string;
@@ -98,6 +107,7 @@ export class ProjectExporter extends DurableObject<Bindings> {
   #pushQueue: Promise<unknown> = Promise.resolve();
   #testTimes: number[] = [];
   #lastHousekeepingMs = 0;
+  #lastIngest: StorageStats["last_ingest"] = null;
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
@@ -185,6 +195,7 @@ export class ProjectExporter extends DurableObject<Bindings> {
   ingest(projectId: string, hostId: string, batchId: string, samples: SampleInput[], nowMs = Date.now()): IngestResult {
     this.#bind(projectId);
     this.#housekeeping(nowMs);
+    const started = performance.now();
     const previous = this.#store.batch(hostId, batchId);
     if (previous) return { accepted: previous.accepted, duplicate: true, rejected: previous.rejected };
 
@@ -238,14 +249,28 @@ export class ProjectExporter extends DurableObject<Bindings> {
     }
 
     const accepted = samples.length - rejected.length;
+    let rowsWritten = 0;
     this.ctx.storage.transactionSync(() => {
-      for (const s of touched.values()) this.#store.saveSeries(s);
-      for (const r of reports.values()) this.#store.saveReport(r);
-      this.#store.saveBatch(hostId, batchId, nowMs, accepted, rejected);
+      for (const s of touched.values()) rowsWritten += this.#store.saveSeries(s);
+      for (const r of reports.values()) rowsWritten += this.#store.saveReport(r);
+      rowsWritten += this.#store.saveBatch(hostId, batchId, nowMs, accepted, rejected);
     });
+    this.#lastIngest = { samples: samples.length, series_touched: touched.size, rows_written: rowsWritten, duration_ms: performance.now() - started };
     for (const [key, s] of touched) this.#series.set(key, s);
     for (const r of reports.values()) this.#putReport(r);
     return { accepted, duplicate: false, rejected };
+  }
+
+  storageStats(projectId: string): StorageStats {
+    this.#bind(projectId);
+    const c = this.#store.counts();
+    return {
+      database_size_bytes: this.ctx.storage.sql.databaseSize,
+      series: c.series,
+      host_reports: c.hostReports,
+      batches: c.batches,
+      last_ingest: this.#lastIngest,
+    };
   }
 
   #housekeeping(nowMs: number): void {

@@ -203,8 +203,9 @@ export class ProjectStore {
       }));
   }
 
-  saveSeries(s: SeriesState): void {
-    this.sql.exec(
+  /** Returns the rows written (as SQLite counts them). */
+  saveSeries(s: SeriesState): number {
+    return this.sql.exec(
       `INSERT OR REPLACE INTO series (app_name, region, counters_start_ms, runs, successes, errors, histograms_start_ms, bounds, histograms, acked)
        VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       s.appName,
@@ -217,7 +218,7 @@ export class ProjectStore {
       JSON.stringify(s.bounds),
       JSON.stringify(packHistograms(s.histograms)),
       packAcked(s.acked),
-    );
+    ).rowsWritten;
   }
 
   saveAcked(appName: string, region: string, acked: AckedBaseline): void {
@@ -260,8 +261,8 @@ export class ProjectStore {
       }));
   }
 
-  saveReport(r: HostReport): void {
-    this.sql.exec(
+  saveReport(r: HostReport): number {
+    return this.sql.exec(
       `INSERT OR REPLACE INTO host_reports (host_id, app_name, region, time_ms, cpu_cores, memory_bytes, gpu_memory_bytes,
          gpu_compute_percent, gpu_count, containers_running, containers_ready) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       r.hostId,
@@ -275,7 +276,7 @@ export class ProjectStore {
       r.gpuCount,
       r.containersRunning,
       r.containersReady,
-    );
+    ).rowsWritten;
   }
 
   deleteReportsOlderThan(cutoffMs: number): void {
@@ -290,15 +291,20 @@ export class ProjectStore {
     return r ? { accepted: r.accepted as number, rejected: JSON.parse(r.rejected as string) as SampleRejection[] } : null;
   }
 
-  saveBatch(hostId: string, batchId: string, appliedAt: number, accepted: number, rejected: SampleRejection[]): void {
-    this.sql.exec(
+  saveBatch(hostId: string, batchId: string, appliedAt: number, accepted: number, rejected: SampleRejection[]): number {
+    return this.sql.exec(
       "INSERT INTO batches (host_id, batch_id, applied_at, accepted, rejected) VALUES (?, ?, ?, ?, ?)",
       hostId,
       batchId,
       appliedAt,
       accepted,
       JSON.stringify(rejected),
-    );
+    ).rowsWritten;
+  }
+
+  counts(): { series: number; hostReports: number; batches: number } {
+    const one = (table: string) => this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`).one().n;
+    return { series: one("series"), hostReports: one("host_reports"), batches: one("batches") };
   }
 
   deleteBatchesOlderThan(cutoffMs: number): void {
