@@ -12,6 +12,7 @@ export interface RawEnv {
   EXPORT_INTERVAL_SECONDS?: string;
   EXPORT_RETRY_BASE_MS?: string;
   EXPORT_REQUEST_TIMEOUT_MS?: string;
+  BENCH_ROUTES?: string;
 }
 
 export interface Settings {
@@ -24,6 +25,8 @@ export interface Settings {
   retryBaseMs: number;
   /** Per-attempt timeout of export requests (10 s; lowered only by tests). */
   requestTimeoutMs: number;
+  /** Exposes POST /_bench/parse (the ingest benchmark's baseline); never in production. */
+  benchRoutes: boolean;
 }
 
 export const MIN_ADMIN_TOKEN_LENGTH = 16;
@@ -76,6 +79,7 @@ function parse(env: RawEnv): Settings {
     allowPrivateEndpoints: allow === "true",
     exportIntervalMs: integerSetting("EXPORT_INTERVAL_SECONDS", env.EXPORT_INTERVAL_SECONDS, 60, 1, 3600) * 1000,
     retryBaseMs: integerSetting("EXPORT_RETRY_BASE_MS", env.EXPORT_RETRY_BASE_MS, 1000, 0, 60_000),
+    benchRoutes: env.BENCH_ROUTES === "true",
     requestTimeoutMs: integerSetting("EXPORT_REQUEST_TIMEOUT_MS", env.EXPORT_REQUEST_TIMEOUT_MS, 10_000, 100, 10_000),
   };
 }

@@ -45,6 +45,16 @@ projectRoutes.get("/v1/projects", async (c) => {
   return c.json({ projects: rows.results });
 });
 
+/** Storage figures of a project's object (operators, benchmarks). */
+projectRoutes.get("/v1/projects/:project_id/stats", async (c) => {
+  requireAdmin(c);
+  const projectId = projectIdParam(c);
+  if ((await findProject(c.env.DB, projectId)) === null) {
+    throw new ApiError(404, "project_not_found", `Project "${projectId}" does not exist.`);
+  }
+  return c.json(await c.env.PROJECTS.getByName(projectId).storageStats(projectId));
+});
+
 projectRoutes.post("/v1/projects/:project_id/keys", async (c) => {
   requireAdmin(c);
   const projectId = projectIdParam(c);

@@ -54,3 +54,15 @@ sampleRoutes.post("/v1/samples", async (c) => {
   const duplicate = results.length > 0 && results.every((r) => r.duplicate);
   return c.json({ accepted, duplicate, rejected: allRejected }, 202);
 });
+
+/**
+ * The ingest benchmark's baseline (BENCH_ROUTES="true" only): the same authentication and body
+ * parsing as POST /v1/samples, without validation or storage.
+ */
+sampleRoutes.post("/_bench/parse", async (c) => {
+  if (!c.get("settings").benchRoutes) return c.notFound();
+  requireIngest(c);
+  const body = await readJsonBody(c, { maxBytes: MAX_SAMPLES_BODY_BYTES, allowGzip: true });
+  const samples = (body as { samples?: unknown[] } | null)?.samples;
+  return c.json({ accepted: Array.isArray(samples) ? samples.length : 0, duplicate: false, rejected: [] }, 202);
+});
