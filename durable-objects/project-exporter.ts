@@ -128,20 +128,26 @@ export class ProjectExporter extends DurableObject<Bindings> {
     this.#projectId = this.#store.meta("project_id");
     for (const s of this.#store.allSeries()) this.#series.set(seriesKey(s.appName, s.region), s);
     for (const r of this.#store.allReports()) this.#putReport(r);
-    // A push whose outcome was never recorded (the object died mid-push): in delta mode, treat what
-    // it carried as delivered, so nothing is ever counted twice (at most once).
+    this.#settlePendingAcks();
+  }
+
+  /**
+   * A delta push whose outcome was never recorded (the object died, or the push threw, between
+   * sending and bookkeeping): treat what it carried as delivered, so nothing is ever counted twice
+   * (delta points are delivered at most once).
+   */
+  #settlePendingAcks(): void {
     const pending = this.#store.pendingAcks();
-    if (pending.length > 0) {
-      this.ctx.storage.transactionSync(() => {
-        for (const p of pending) {
-          const s = this.#series.get(seriesKey(p.appName, p.region));
-          if (!s) continue;
-          s.acked = p.acked;
-          this.#store.saveAcked(p.appName, p.region, p.acked);
-        }
-        this.#store.clearPendingAcks();
-      });
-    }
+    if (pending.length === 0) return;
+    this.ctx.storage.transactionSync(() => {
+      for (const p of pending) {
+        const s = this.#series.get(seriesKey(p.appName, p.region));
+        if (!s) continue;
+        s.acked = p.acked;
+        this.#store.saveAcked(p.appName, p.region, p.acked);
+      }
+      this.#store.clearPendingAcks();
+    });
   }
 
   get #settings(): Settings {
@@ -464,6 +470,7 @@ export class ProjectExporter extends DurableObject<Bindings> {
       return;
     }
     try {
+      this.#housekeeping(nowMs);
       await this.#push(projectId);
     } catch (err) {
       console.error(JSON.stringify({ event: "push_crashed", project_id: projectId, error: err instanceof Error ? err.name : "unknown" }));
@@ -566,6 +573,7 @@ export class ProjectExporter extends DurableObject<Bindings> {
       return { ok: true, error: null, warning: null, requests: 0, attempts: 0, dataPoints: 0, bytes: 0, durationMs: 0 };
     }
     const settings = this.#settings;
+    this.#settlePendingAcks();
     const summary: PushSummary = { ok: true, error: null, warning: null, requests: 0, attempts: 0, dataPoints: 0, bytes: 0, durationMs: 0 };
     const { batch, acks } = this.#snapshot(projectId, config, started);
     if (batch.series.length === 0) return summary;
