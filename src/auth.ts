@@ -7,7 +7,8 @@ import type { AppEnv, Principal } from "./context";
 import { ApiError } from "./errors";
 import { digestsEqual, findKey, looksLikeKey, sha256Hex } from "./keys";
 
-const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/;
+// The scheme name is case-insensitive (RFC 9110 §11.1): "bearer <token>" is as valid as "Bearer <token>".
+const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/i;
 
 async function authenticate(c: Context<AppEnv>): Promise<Principal | null> {
   const header = c.req.header("authorization");

@@ -128,18 +128,52 @@ export function describeFailure(failure: SendFailure, destination: Destination):
   };
 }
 
+/** Printable text of a base64 word, or null. */
+function decodeBase64Word(word: string): string | null {
+  if (!/^[A-Za-z0-9+/_-]{8,}={0,2}$/.test(word)) return null;
+  try {
+    const text = atob(word.replace(/-/g, "+").replace(/_/g, "/"));
+    return /^[\x20-\x7e]+$/.test(text) ? text : null;
+  } catch {
+    return null;
+  }
+}
+
+/**
+ * Everything in a header value that must never be shown: the value itself, each long word of it
+ * (such as the token in "Bearer <token>"), those as a JSON string or URL component would spell
+ * them, and for a base64 word (Basic credentials) its decoded text and the password after ":".
+ */
+function needlesOf(secret: string): string[] {
+  const out = new Set<string>();
+  const add = (text: string) => {
+    if (text.length < 4) return;
+    out.add(text);
+    out.add(JSON.stringify(text).slice(1, -1));
+    out.add(JSON.stringify(text).slice(1, -1).replace(/\//g, "\\/"));
+    out.add(encodeURIComponent(text));
+  };
+  add(secret);
+  for (const word of secret.split(/[\s,;=]+/)) {
+    if (word.length >= 8) add(word);
+    const decoded = decodeBase64Word(word);
+    if (decoded !== null) {
+      add(decoded);
+      const colon = decoded.indexOf(":");
+      if (colon >= 0) add(decoded.slice(colon + 1));
+    }
+  }
+  return [...out];
+}
+
 /**
  * A response body excerpt safe to show: at most MAX_EXCERPT_CHARS, with every configured header
- * value (and each long word of it, such as the token inside "Basic <token>") replaced, because
- * some servers echo request headers back in error bodies.
+ * value (see needlesOf) replaced, because some servers echo request headers back in error bodies.
  */
 export function safeExcerpt(body: string, secrets: readonly string[]): string {
   let text = body;
   const needles = new Set<string>();
-  for (const secret of secrets) {
-    if (secret.length >= 4) needles.add(secret);
-    for (const word of secret.split(/[\s:,;=]+/)) if (word.length >= 8) needles.add(word);
-  }
+  for (const secret of secrets) for (const n of needlesOf(secret)) needles.add(n);
   for (const needle of [...needles].sort((a, b) => b.length - a.length)) text = text.split(needle).join("[redacted]");
   text = text.replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g, " ").trim();
   return text.length > MAX_EXCERPT_CHARS ? text.slice(0, MAX_EXCERPT_CHARS - 1) + "…" : text;

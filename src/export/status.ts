@@ -85,7 +85,7 @@ export function recordPush(status: ExportStatus, push: PushSummary, nowMs: numbe
     lastPushDurationMs: push.durationMs,
   };
   if (push.ok) {
-    return { ...status, consecutiveFailures: 0, lastSuccessAt: nowMs, lastAttemptAt: nowMs, warning: push.warning, totals };
+    return { ...status, consecutiveFailures: 0, lastSuccessAt: nowMs, lastAttemptAt: nowMs, lastError: null, warning: push.warning, totals };
   }
   const failures = status.consecutiveFailures + 1;
   const error = push.error!;
@@ -105,8 +105,11 @@ export function exportState(config: StoredConfig | null, status: ExportStatus): 
   if (config === null) return "unconfigured";
   if (status.pausedAt !== null) return "paused";
   if (!config.enabled) return "disabled";
-  if (status.lastAttemptAt === null) return "pending";
-  return status.consecutiveFailures > 0 ? "failing" : "connected";
+  // Connected only when the latest attempt succeeded; after a resume or a save nothing is proven yet.
+  if (status.lastSuccessAt !== null && status.lastAttemptAt !== null && status.lastSuccessAt >= status.lastAttemptAt) {
+    return "connected";
+  }
+  return status.consecutiveFailures > 0 ? "failing" : "pending";
 }
 
 /** Saving a configuration is the user's fix: failures, pause and the last error start over. */

@@ -6,13 +6,21 @@ import type { AppEnv } from "../context";
 import { ApiError, invalid, unwrap } from "../errors";
 import { findProject } from "../projects";
 import { checkEndpoint } from "../validation/endpoint";
-import { ConnectionTestInput, ExportConfigPatch, ExportConfigPut } from "../validation/export-config";
+import { ConnectionTestInput, EmptyBody, ExportConfigPatch, ExportConfigPut } from "../validation/export-config";
 import { zodToApiError } from "../validation/zod-error";
 import { MAX_CONFIG_BODY_BYTES, PROJECT_ID } from "./shared";
 
 export const metricsExportRoutes = new Hono<AppEnv>();
 
 /** Authorises the caller for the project and returns its object's stub. */
+/** Rejects any input on routes that take none (an absent body or `{}` is fine). */
+async function noInput(c: Context<AppEnv>): Promise<void> {
+  const body = await readJsonBody(c, { maxBytes: MAX_CONFIG_BODY_BYTES, required: false });
+  if (body === undefined) return;
+  const parsed = EmptyBody.safeParse(body);
+  if (!parsed.success) throw zodToApiError(parsed.error);
+}
+
 async function projectObject(c: Context<AppEnv>) {
   const projectId = c.req.param("project_id") ?? "";
   requireProjectAccess(c, projectId);
@@ -60,13 +68,14 @@ metricsExportRoutes.delete(base, async (c) => {
 
 metricsExportRoutes.post(`${base}/resume`, async (c) => {
   const { projectId, stub } = await projectObject(c);
-  await readJsonBody(c, { maxBytes: MAX_CONFIG_BODY_BYTES, required: false });
+  await noInput(c);
   return c.json(unwrap(await stub.resumeExport(projectId)));
 });
 
 metricsExportRoutes.post(`${base}/test`, async (c) => {
   const { projectId, stub } = await projectObject(c);
-  const parsed = ConnectionTestInput.safeParse((await readJsonBody(c, { maxBytes: MAX_CONFIG_BODY_BYTES, required: false })) ?? {});
+  const body = await readJsonBody(c, { maxBytes: MAX_CONFIG_BODY_BYTES, required: false });
+  const parsed = ConnectionTestInput.safeParse(body === undefined ? {} : body);
   if (!parsed.success) throw zodToApiError(parsed.error);
   endpointWarnings(c, parsed.data.endpoint);
   return c.json(unwrap(await stub.testConnection(projectId, parsed.data)));
@@ -74,7 +83,7 @@ metricsExportRoutes.post(`${base}/test`, async (c) => {
 
 metricsExportRoutes.post(`${base}/flush`, async (c) => {
   const { projectId, stub } = await projectObject(c);
-  await readJsonBody(c, { maxBytes: MAX_CONFIG_BODY_BYTES, required: false });
+  await noInput(c);
   return c.json(unwrap(await stub.flush(projectId)));
 });
 

@@ -20,7 +20,9 @@ function randomProjectId(): string {
 
 projectRoutes.post("/v1/projects", async (c) => {
   requireAdmin(c);
-  const parsed = ProjectCreate.safeParse((await readJsonBody(c, { maxBytes: MAX_CONFIG_BODY_BYTES, required: false })) ?? {});
+  // Only an absent body means "all defaults"; a JSON `null` is as invalid as any other non-object.
+  const body = await readJsonBody(c, { maxBytes: MAX_CONFIG_BODY_BYTES, required: false });
+  const parsed = ProjectCreate.safeParse(body === undefined ? {} : body);
   if (!parsed.success) throw zodToApiError(parsed.error);
   const project: Project = {
     project_id: parsed.data.project_id ?? randomProjectId(),
@@ -58,7 +60,8 @@ projectRoutes.get("/v1/projects/:project_id/stats", async (c) => {
 projectRoutes.post("/v1/projects/:project_id/keys", async (c) => {
   requireAdmin(c);
   const projectId = projectIdParam(c);
-  const parsed = KeyCreate.safeParse((await readJsonBody(c, { maxBytes: MAX_CONFIG_BODY_BYTES, required: false })) ?? {});
+  const body = await readJsonBody(c, { maxBytes: MAX_CONFIG_BODY_BYTES, required: false });
+  const parsed = KeyCreate.safeParse(body === undefined ? {} : body);
   if (!parsed.success) throw zodToApiError(parsed.error);
   if ((await findProject(c.env.DB, projectId)) === null) {
     throw new ApiError(404, "project_not_found", `Project "${projectId}" does not exist.`);

@@ -70,6 +70,10 @@ function isPrivateIPv6(groups: number[]): boolean {
   if ((g0 & 0xffc0) === 0xfe80) return true; // link-local fe80::/10
   if ((g0 & 0xff00) === 0xff00) return true; // multicast
   if (g0 === 0x64 && groups[1] === 0xff9b) return isPrivateIPv4([g6 >> 8, g6 & 0xff, g7 >> 8, g7 & 0xff]); // NAT64
+  if (g0 === 0x2002) {
+    const [, g1 = 0, g2 = 0] = groups; // 6to4 embeds an IPv4 address in the next 32 bits
+    return isPrivateIPv4([g1 >> 8, g1 & 0xff, g2 >> 8, g2 & 0xff]);
+  }
   return false;
 }
 
@@ -97,7 +101,9 @@ export function checkEndpoint(raw: string, allowPrivate: boolean): EndpointCheck
   if (url.protocol !== "https:" && url.protocol !== "http:") {
     return { ok: false, message: `must use http or https, not ${url.protocol.replace(/:$/, "")}` };
   }
-  if (url.username !== "" || url.password !== "" || /^[a-z]+:\/\/[^/]*@/i.test(raw)) {
+  // The raw test catches an empty user info ("https://@host"), which the parser drops silently; the
+  // authority ends at the first "/", "?" or "#", so an "@" in a query ("?tenant=a@b") is not user info.
+  if (url.username !== "" || url.password !== "" || /^[a-z]+:\/\/[^/?#]*@/i.test(raw)) {
     return { ok: false, message: "must not contain user info (user:password@); put credentials in headers instead" };
   }
   if (url.hash !== "" || raw.includes("#")) return { ok: false, message: "must not contain a fragment (#…)" };

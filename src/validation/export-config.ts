@@ -123,3 +123,6 @@ export const IngestKeyCreate = z.strictObject({
     .regex(/^[\x21-\x7e]{1,128}$/, { error: "must be 1 to 128 printable ASCII characters without spaces" }),
   name: KeyCreate.shape.name,
 });
+
+/** Routes that take no input (resume, flush): an absent body or `{}`. */
+export const EmptyBody = z.strictObject({});

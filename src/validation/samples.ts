@@ -7,6 +7,14 @@
 
 export const MAX_SAMPLES_PER_BATCH = 5000;
 export const MAX_DURATION_MS = 86_400_000;
+/**
+ * Upper bounds on reported amounts, far above any real host, so that sums over every host of an
+ * app stay finite and exact in a double: bytes up to 2^53 (8 PiB), a million CPU cores, a million
+ * containers or GPUs.
+ */
+export const MAX_BYTES = Number.MAX_SAFE_INTEGER;
+export const MAX_CORES = 1_000_000;
+export const MAX_COUNT = 1_000_000;
 export const MAX_SAMPLE_AGE_MS = 60 * 60_000;
 export const MAX_SAMPLE_FUTURE_MS = 5 * 60_000;
 const APP_NAME = /^[a-z0-9][a-z0-9-]{0,62}$/;
@@ -115,7 +123,7 @@ class Rejection {
   ) {}
 }
 
-type Check = "amount" | "percent" | "duration" | "count";
+type Check = "bytes" | "cores" | "percent" | "duration" | "count";
 
 function num(s: Record<string, unknown>, field: string, check: Check, optional = false): number | undefined {
   const v = s[field];
@@ -134,8 +142,13 @@ function num(s: Record<string, unknown>, field: string, check: Check, optional =
       break;
     case "count":
       if (!Number.isSafeInteger(v)) throw new Rejection("invalid_field", `${field}: must be a whole number.`);
+      if (v > MAX_COUNT) throw new Rejection("invalid_field", `${field}: must be at most ${MAX_COUNT}.`);
       break;
-    case "amount":
+    case "bytes":
+      if (v > MAX_BYTES) throw new Rejection("invalid_field", `${field}: must be at most ${MAX_BYTES}.`);
+      break;
+    case "cores":
+      if (v > MAX_CORES) throw new Rejection("invalid_field", `${field}: must be at most ${MAX_CORES}.`);
       break;
   }
   return v;
@@ -190,9 +203,9 @@ function parseSample(raw: unknown, index: number, nowMs: number): SampleInput {
     return {
       ...common,
       type,
-      cpuCores: num(s, "cpu_cores", "amount")!,
-      memoryBytes: num(s, "memory_bytes", "amount")!,
-      gpuMemoryBytes: num(s, "gpu_memory_bytes", "amount")!,
+      cpuCores: num(s, "cpu_cores", "cores")!,
+      memoryBytes: num(s, "memory_bytes", "bytes")!,
+      gpuMemoryBytes: num(s, "gpu_memory_bytes", "bytes")!,
       gpuComputePercent: num(s, "gpu_compute_percent", "percent")!,
       gpuCount: num(s, "gpu_count", "count", true) ?? 1,
       containersRunning: num(s, "containers_running", "count")!,

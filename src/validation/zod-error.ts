@@ -19,5 +19,8 @@ export function zodToApiError(error: z.ZodError, what = "body"): ApiError {
     const where = field === "" ? "" : ` in ${field}`;
     return invalid(`Unknown field${issue.keys.length > 1 ? "s" : ""}${where}: ${issue.keys.map((k) => `"${k}"`).join(", ")}.`);
   }
+  // zod's own wording for a body that is not an object ("Invalid input: expected object, received
+  // array") does not read as a sentence after "The request body".
+  if (field === "" && issue.code === "invalid_type") return invalid(`The request ${what} must be a JSON object.`);
   return invalid(field === "" ? `The request ${what} ${issue.message}.` : `${field}: ${issue.message}.`);
 }
