@@ -110,7 +110,7 @@ function messageFor(failure: SendFailure): string {
     case "http":
       return `The endpoint answered HTTP ${failure.status}${failure.bodyExcerpt ? `: ${failure.bodyExcerpt}` : "."}`;
     case "timeout":
-      return `No answer within ${Math.round(failure.timeoutMs / 1000)} seconds.`;
+      return `No answer within ${failure.timeoutMs / 1000} seconds.`;
     case "network":
       return `Could not connect: ${failure.message}`;
     case "credentials_unreadable":

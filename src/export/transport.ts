@@ -79,7 +79,15 @@ export async function sendOnce(request: OtlpRequest, transport: Transport): Prom
       redirect: "manual",
       signal: controller.signal,
     });
-    const body = await readCapped(response);
+    let body: Uint8Array;
+    try {
+      body = await readCapped(response);
+    } catch (err) {
+      // A 2xx status line means the destination accepted the request; only its optional
+      // ExportMetricsServiceResponse was lost. Retrying would deliver delta points twice.
+      if (response.status >= 200 && response.status < 300) return { kind: "ok", status: response.status, partialSuccess: null, bodyExcerpt: "" };
+      throw err;
+    }
     const text = new TextDecoder().decode(body);
     if (response.status >= 200 && response.status < 300) {
       return {
