@@ -16,8 +16,16 @@ export const RESERVED_HEADER_NAMES: readonly string[] = [
   "connection",
   "te",
   "upgrade",
+  // Connection-specific (RFC 9110 §7.6.1): dropped or mishandled by the runtime, so a configured
+  // value would silently never arrive.
+  "keep-alive",
+  "proxy-connection",
+  "trailer",
+  "expect",
+  "http2-settings",
 ];
 
+const NO_CONTROL_CHARACTERS = /^[^\x00-\x1f\x7f]*$/;
 const HTTP_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 export const Destination = z.enum(["grafana_cloud", "datadog", "prometheus", "custom"], {
@@ -110,11 +118,22 @@ export const ProjectCreate = z.strictObject({
     .string({ error: "must be a string" })
     .regex(/^p-[a-z0-9]{4,32}$/, { error: 'must match ^p-[a-z0-9]{4,32}$ (for example "p-abc12345")' })
     .optional(),
-  name: z.string({ error: "must be a string" }).trim().min(1, { error: "must not be empty" }).max(200, { error: "must be at most 200 characters" }).optional(),
+  name: z
+    .string({ error: "must be a string" })
+    .trim()
+    .min(1, { error: "must not be empty" })
+    .max(200, { error: "must be at most 200 characters" })
+    .regex(NO_CONTROL_CHARACTERS, { error: "must not contain control characters" })
+    .optional(),
 });
 
 export const KeyCreate = z.strictObject({
-  name: z.string({ error: "must be a string" }).trim().max(200, { error: "must be at most 200 characters" }).optional(),
+  name: z
+    .string({ error: "must be a string" })
+    .trim()
+    .max(200, { error: "must be at most 200 characters" })
+    .regex(NO_CONTROL_CHARACTERS, { error: "must not contain control characters" })
+    .optional(),
 });
 
 export const IngestKeyCreate = z.strictObject({

@@ -161,7 +161,15 @@ function str(s: Record<string, unknown>, field: string, pattern: RegExp, rule: s
   return v;
 }
 
-const RFC3339 = /^\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2}(\.\d{1,9})?([Zz]|[+-]\d{2}:\d{2})$/;
+const RFC3339 = /^(\d{4})-(\d{2})-(\d{2})[Tt ](\d{2}):(\d{2}):(\d{2})(\.\d{1,9})?([Zz]|[+-](\d{2}):(\d{2}))$/;
+
+/** RFC 3339 §5.6 ranges (Date.parse would roll 2026-02-30 over into March). */
+function validDateTime(m: RegExpExecArray): boolean {
+  const [year, month, day, hour, minute, second] = m.slice(1, 7).map(Number) as [number, number, number, number, number, number];
+  const daysInMonth = new Date(Date.UTC(year, month, 0)).getUTCDate();
+  const offsetOk = m[9] === undefined || (Number(m[9]) <= 23 && Number(m[10]) <= 59);
+  return month >= 1 && month <= 12 && day >= 1 && day <= daysInMonth && hour <= 23 && minute <= 59 && second <= 60 && offsetOk;
+}
 
 function time(s: Record<string, unknown>, nowMs: number): number {
   const v = s.time;
@@ -171,8 +179,9 @@ function time(s: Record<string, unknown>, nowMs: number): number {
     if (!Number.isSafeInteger(v) || v < 0) throw new Rejection("invalid_field", "time: must be Unix milliseconds (a whole number) or an RFC 3339 string.");
     ms = v;
   } else if (typeof v === "string" && RFC3339.test(v)) {
-    ms = Date.parse(v);
-    if (!Number.isFinite(ms)) throw new Rejection("invalid_field", "time: not a valid RFC 3339 date-time.");
+    const m = RFC3339.exec(v)!;
+    ms = Date.parse(v.replace(/:60(?=[.Zz+-])/, ":59"));
+    if (!validDateTime(m) || !Number.isFinite(ms)) throw new Rejection("invalid_field", "time: not a valid RFC 3339 date-time.");
   } else {
     throw new Rejection("invalid_field", "time: must be Unix milliseconds or an RFC 3339 string.");
   }

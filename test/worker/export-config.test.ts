@@ -499,7 +499,7 @@ const withBounds = (bounds: unknown): unknown => ({ endpoint: OK_ENDPOINT, histo
 const endpointOf = (endpoint: unknown): unknown => ({ endpoint });
 const json = (body: string, headers: Record<string, string> = { "content-type": "application/json" }) => ({ body, headers });
 
-const RESERVED = ["host", "content-length", "content-type", "content-encoding", "transfer-encoding", "connection", "te", "upgrade"];
+const RESERVED = ["host", "content-length", "content-type", "content-encoding", "transfer-encoding", "connection", "te", "upgrade", "keep-alive", "proxy-connection", "trailer", "expect", "http2-settings"];
 
 const ROWS: Row[] = [
   // endpoint

@@ -285,3 +285,22 @@ describe("key storage", () => {
     }
   });
 });
+
+describe("names are printable", () => {
+  it.each([
+    ["POST", "/v1/projects", { name: "bad\nname" }, "name"],
+    ["POST", "/v1/projects", { name: "nul\u0000" }, "name"],
+  ])("%s %s %j → 400 naming %s", async (method, path, body, field) => {
+    const r = await call(method, path, { body });
+    expect(r.status).toBe(400);
+    expect(r.body.error.code).toBe("invalid_request");
+    expect(r.body.error.message).toContain(field);
+  });
+
+  it("a key name with a control character is refused", async () => {
+    const project = await createProject();
+    const r = await call("POST", `/v1/projects/${project}/keys`, { body: { name: "tab\there" } });
+    expect(r.status).toBe(400);
+    expect(r.body.error.message).toContain("name");
+  });
+});
