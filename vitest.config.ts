@@ -30,7 +30,10 @@ export default defineConfig(async () => {
                   // base64 of 32 fixed bytes: tests only.
                   HEADER_ENCRYPTION_KEY: "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
                   ALLOW_PRIVATE_ENDPOINTS: "true",
-                  EXPORT_INTERVAL_SECONDS: "60",
+                  // An hour: a scheduled push at the project's random slot would otherwise land inside
+                  // some test now and then and add a request it does not expect. Tests drive pushes with
+                  // flush or runDurableObjectAlarm; the e2e suite covers the real schedule.
+                  EXPORT_INTERVAL_SECONDS: "3600",
                   EXPORT_RETRY_BASE_MS: "5",
                   EXPORT_REQUEST_TIMEOUT_MS: "400",
                 },
