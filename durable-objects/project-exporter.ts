@@ -9,8 +9,8 @@ import type { Bindings } from "../src/context";
 import { computeGauges, reportRetentionMs, type HostReport } from "../src/aggregation/gauges";
 import {
   ackedAfterPush,
-  applyRun,
   cloneSeries,
+  observeRun,
   newSeries,
   rebucket,
   toExportSeries,
@@ -39,7 +39,8 @@ import { metricsUrl } from "../src/export/url";
 import { exportView, type ExportView } from "../src/export/view";
 import { settingsOf, type Settings } from "../src/settings";
 import type { ConnectionTestInput, ExportConfigPatch, ExportConfigPut, HeaderInput } from "../src/validation/export-config";
-import type { SampleInput, SampleRejection } from "../src/validation/samples";
+import type { SampleRejection } from "../src/validation/samples";
+import { RESOURCE_FIELDS, RUN_FIELDS, sampleCount, type PackedSamples } from "../src/aggregation/packed-samples";
 import { migrate } from "./sql-migrations";
 import { ProjectStore, seriesKey } from "./store";
 
@@ -198,7 +199,7 @@ export class ProjectExporter extends DurableObject<Bindings> {
    * Aggregates in memory and writes each touched series and host report once, with the batch
    * ledger entry, in one transaction; memory is updated only after the transaction commits.
    */
-  ingest(projectId: string, hostId: string, batchId: string, samples: SampleInput[], nowMs = Date.now()): IngestResult {
+  ingest(projectId: string, hostId: string, batchId: string, samples: PackedSamples, nowMs = Date.now()): IngestResult {
     this.#bind(projectId);
     this.#housekeeping(nowMs);
     const started = performance.now();
@@ -209,59 +210,84 @@ export class ProjectExporter extends DurableObject<Bindings> {
     const touched = new Map<string, SeriesState>();
     const reports = new Map<string, HostReport>();
     const rejected: SampleRejection[] = [];
-    let newSeriesCount = 0;
 
-    for (const sample of samples) {
-      const key = seriesKey(sample.appName, sample.region);
-      let s = touched.get(key);
-      if (!s) {
-        const existing = this.#series.get(key);
-        if (existing) s = cloneSeries(existing);
-        else if (this.#series.size + newSeriesCount >= MAX_SERIES_PER_PROJECT) {
-          rejected.push({
-            index: sample.index,
-            code: "series_limit",
-            message: `This project already has ${MAX_SERIES_PER_PROJECT} (app_name, region) series; new ones are rejected.`,
-          });
-          continue;
-        } else {
-          s = newSeries(sample.appName, sample.region, bounds, nowMs);
-          newSeriesCount += 1;
-        }
+    // Resolve each distinct series once: existing, new, or over the limit (in order of appearance).
+    const states: (SeriesState | null)[] = [];
+    let newSeriesCount = 0;
+    for (let i = 0; i < samples.appNames.length; i++) {
+      const appName = samples.appNames[i]!;
+      const region = samples.regions[i]!;
+      const key = seriesKey(appName, region);
+      const existing = this.#series.get(key);
+      let s: SeriesState | null;
+      if (existing) s = cloneSeries(existing);
+      else if (this.#series.size + newSeriesCount >= MAX_SERIES_PER_PROJECT) s = null;
+      else {
+        s = newSeries(appName, region, bounds, nowMs);
+        newSeriesCount += 1;
+      }
+      if (s) {
         rebucket(s, bounds, nowMs);
         touched.set(key, s);
       }
-      if (sample.type === "run") {
-        applyRun(s, sample);
+      states.push(s);
+    }
+    const overLimit = (index: number) =>
+      rejected.push({
+        index,
+        code: "series_limit",
+        message: `This project already has ${MAX_SERIES_PER_PROJECT} (app_name, region) series; new ones are rejected.`,
+      });
+
+    const { runSeries, runIndex, runValues, runSuccess } = samples;
+    for (let r = 0; r < runSeries.length; r++) {
+      const s = states[runSeries[r]!];
+      if (!s) {
+        overLimit(runIndex[r]!);
         continue;
       }
-      const reportKey = `${hostId}\u0000${key}`;
-      const current = reports.get(reportKey) ?? this.#reports.get(key)?.get(hostId);
-      const timeMs = Math.min(sample.timeMs, nowMs);
-      if (current && current.timeMs > timeMs) continue; // an older report never overwrites a newer one
-      reports.set(reportKey, {
-        hostId,
-        appName: sample.appName,
-        region: sample.region,
-        timeMs,
-        cpuCores: sample.cpuCores,
-        memoryBytes: sample.memoryBytes,
-        gpuMemoryBytes: sample.gpuMemoryBytes,
-        gpuComputePercent: sample.gpuComputePercent,
-        gpuCount: sample.gpuCount,
-        containersRunning: sample.containersRunning,
-        containersReady: sample.containersReady,
-      });
+      const o = r * RUN_FIELDS;
+      observeRun(s, runValues[o]!, runValues[o + 1]!, runValues[o + 2]!, runValues[o + 3]!, runSuccess[r] === 1);
     }
 
-    const accepted = samples.length - rejected.length;
+    const { resourceSeries, resourceIndex, resourceValues: v } = samples;
+    for (let q = 0; q < resourceSeries.length; q++) {
+      const series = resourceSeries[q]!;
+      if (!states[series]) {
+        overLimit(resourceIndex[q]!);
+        continue;
+      }
+      const appName = samples.appNames[series]!;
+      const region = samples.regions[series]!;
+      const key = seriesKey(appName, region);
+      const current = reports.get(key) ?? this.#reports.get(key)?.get(hostId);
+      const o = q * RESOURCE_FIELDS;
+      const timeMs = Math.min(v[o]!, nowMs);
+      if (current && current.timeMs > timeMs) continue; // an older report never overwrites a newer one
+      reports.set(key, {
+        hostId,
+        appName,
+        region,
+        timeMs,
+        cpuCores: v[o + 1]!,
+        memoryBytes: v[o + 2]!,
+        gpuMemoryBytes: v[o + 3]!,
+        gpuComputePercent: v[o + 4]!,
+        gpuCount: v[o + 5]!,
+        containersRunning: v[o + 6]!,
+        containersReady: v[o + 7]!,
+      });
+    }
+    rejected.sort((a, b) => a.index - b.index);
+
+    const accepted = sampleCount(samples) - rejected.length;
     let rowsWritten = 0;
     this.ctx.storage.transactionSync(() => {
       for (const s of touched.values()) rowsWritten += this.#store.saveSeries(s);
       for (const r of reports.values()) rowsWritten += this.#store.saveReport(r);
       rowsWritten += this.#store.saveBatch(hostId, batchId, nowMs, accepted, rejected);
     });
-    this.#lastIngest = { samples: samples.length, series_touched: touched.size, rows_written: rowsWritten, duration_ms: performance.now() - started };
+    this.#lastIngest = { samples: sampleCount(samples), series_touched: touched.size, rows_written: rowsWritten, duration_ms: performance.now() - started };
     for (const [key, s] of touched) this.#series.set(key, s);
     for (const r of reports.values()) this.#putReport(r);
     return { accepted, duplicate: false, rejected };

@@ -84,14 +84,19 @@ export function cloneHistograms(h: Histograms): Histograms {
 }
 
 export function applyRun(s: SeriesState, run: RunSample): void {
+  observeRun(s, run.executionMs, run.queueMs, run.responseMs, run.coldstartMs ?? NaN, run.success);
+}
+
+/** One run as plain numbers (the packed ingest path); a NaN cold start means there was none. */
+export function observeRun(s: SeriesState, executionMs: number, queueMs: number, responseMs: number, coldstartMs: number, success: boolean): void {
   s.runs += 1;
-  if (run.success) s.successes += 1;
+  if (success) s.successes += 1;
   else s.errors += 1;
   const b = s.bounds;
-  observe(s.histograms.execution, b, run.executionMs);
-  observe(s.histograms.queue, b, run.queueMs);
-  observe(s.histograms.response, b, run.responseMs);
-  if (run.coldstartMs !== undefined) observe(s.histograms.coldstart, b, run.coldstartMs);
+  observe(s.histograms.execution, b, executionMs);
+  observe(s.histograms.queue, b, queueMs);
+  observe(s.histograms.response, b, responseMs);
+  if (!Number.isNaN(coldstartMs)) observe(s.histograms.coldstart, b, coldstartMs);
 }
 
 function sameBounds(a: readonly number[], b: readonly number[]): boolean {

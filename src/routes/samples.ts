@@ -7,6 +7,7 @@ import { requireIngest } from "../auth";
 import { readJsonBody } from "../body";
 import type { AppEnv } from "../context";
 import { ApiError } from "../errors";
+import { packSamples } from "../aggregation/packed-samples";
 import { existingProjects } from "../projects";
 import { parseEnvelope, parseSamples, type SampleInput, type SampleRejection } from "../validation/samples";
 
@@ -42,7 +43,9 @@ sampleRoutes.post("/v1/samples", async (c) => {
   }
 
   const results = await Promise.all(
-    [...byProject].map(([projectId, group]) => c.env.PROJECTS.getByName(projectId).ingest(projectId, hostId, batchId, group, nowMs)),
+    [...byProject].map(([projectId, group]) =>
+      c.env.PROJECTS.getByName(projectId).ingest(projectId, hostId, batchId, packSamples(group), nowMs),
+    ),
   );
   let accepted = 0;
   const allRejected: SampleRejection[] = rejected;
