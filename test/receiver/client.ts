@@ -4,7 +4,7 @@
  * (64-bit integers arrive as numbers from protobuf and as numbers or decimal strings from JSON).
  */
 import { inject } from "vitest";
-import type { RecordedRequest, ScriptedResponse } from "./receiver";
+import type { RecordedRequest, ScriptedResponse } from "./types";
 
 export type { RecordedRequest, ScriptedResponse };
 

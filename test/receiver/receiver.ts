@@ -16,48 +16,16 @@
  * else 404. Bodies are decoded with protobufjs from ./otlp/*.proto, which were written from the OTLP
  * specification and share nothing with the encoder under test.
  */
-// @ts-ignore -- the project has no @types/node (tsconfig types are workerd's); shapes used are declared below.
-import * as nodeHttp from "node:http";
-// @ts-ignore -- as above.
-import * as nodeUrl from "node:url";
-// @ts-ignore -- as above.
-import * as nodeZlib from "node:zlib";
+import http, { type IncomingMessage, type ServerResponse } from "node:http";
+import type { Socket } from "node:net";
+import url from "node:url";
+import zlib from "node:zlib";
 import protobuf from "protobufjs";
+import type { RecordedRequest, ScriptedResponse } from "./types";
 
-/** One scripted answer; every field is optional. */
-export interface ScriptedResponse {
-  /** Default 200. */
-  status?: number;
-  /** Sent as is (text); replaces the default OTLP response body. */
-  body?: string;
-  headers?: Record<string, string>;
-  delayMs?: number;
-  /** Never answer; the client has to give up (close() ends the socket). */
-  hang?: true;
-  /** Write the status line and headers, part of a body, then destroy the socket. */
-  reset?: true;
-  /** Answer with the request's headers as JSON, to prove what a client sent (and never leaks). */
-  echoHeaders?: true;
-  /** An ExportMetricsServiceResponse with partial_success, in the request's content type. */
-  partialSuccess?: { rejectedDataPoints: number; errorMessage: string };
-}
+export type { RecordedRequest, ScriptedResponse };
 
-export interface RecordedRequest {
-  path: string;
-  method: string;
-  /** Lower-cased names; repeated headers joined with ", ". */
-  headers: Record<string, string>;
-  contentType: string | null;
-  contentEncoding: string | null;
-  /** Bytes on the wire. */
-  bodyBytes: number;
-  /** Bytes after gunzip (equal to bodyBytes when not compressed). */
-  uncompressedBytes: number;
-  /** ExportMetricsServiceRequest as a plain object: protobufjs `toObject` (64-bit numbers as Number) or JSON.parse. */
-  body?: unknown;
-  decodeError?: string;
-  receivedAtMs: number;
-}
+
 
 export interface Receiver {
   port: number;
@@ -319,37 +287,3 @@ function send(res: ServerResponse, status: number, headers: Record<string, strin
   res.end(body);
 }
 
-// The slice of Node's http, url and zlib APIs used above.
-interface Socket {
-  destroy(): void;
-  on(event: "close", listener: () => void): void;
-}
-interface IncomingMessage {
-  url?: string;
-  method?: string;
-  rawHeaders: string[];
-  on(event: "data", listener: (chunk: Uint8Array) => void): void;
-  on(event: "end", listener: () => void): void;
-  on(event: "error", listener: (error: unknown) => void): void;
-}
-interface ServerResponse {
-  readonly headersSent: boolean;
-  writeHead(status: number, headers: Record<string, string>): void;
-  write(chunk: string | Uint8Array): void;
-  end(body?: string | Uint8Array): void;
-  destroy(): void;
-}
-interface HttpServer {
-  listen(port: number, host: string, callback: () => void): void;
-  close(callback: () => void): void;
-  address(): { port: number } | string | null;
-  on(event: "connection", listener: (socket: Socket) => void): void;
-  once(event: "error", listener: (error: unknown) => void): void;
-}
-const http = nodeHttp as unknown as {
-  createServer(handler: (req: IncomingMessage, res: ServerResponse) => void): HttpServer;
-};
-const url = nodeUrl as unknown as { fileURLToPath(url: URL): string };
-const zlib = nodeZlib as unknown as {
-  gunzipSync(data: Uint8Array, options: { maxOutputLength: number }): Uint8Array;
-};
