@@ -23,6 +23,7 @@ import {
 import type { ExportBatch, ExportSeries, GaugeValues, HistogramValues } from "../src/export/model";
 import { encodeExportBatch } from "../src/export/protobuf-encoder";
 import { serializeJson, serializeProtobufWithSdk } from "../src/export/resource-metrics";
+import { random } from "./load";
 
 const APP_COUNTS = [100, 1_000, 10_000];
 const OBSERVATIONS_PER_HISTOGRAM = 25;
@@ -46,17 +47,6 @@ interface AppState {
   histograms: Record<HistogramField, { counts: number[]; sum: number; count: number; min: number; max: number }>;
 }
 
-/** Deterministic values, so runs compare. */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 /** Log-normal-ish latency in ms around `medianMs`. */
 function latency(next: () => number, medianMs: number): number {

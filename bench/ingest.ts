@@ -21,6 +21,7 @@ import http from "node:http";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { startWorker, type Worker } from "../test/e2e/harness";
+import { duration, percentile, random, request } from "./load";
 
 const CONCURRENCY_LEVELS = [1, 8, 32];
 const SAMPLES_PER_BATCH = 500;
@@ -29,7 +30,6 @@ const ROUNDS = Number(process.env.BENCH_INGEST_ROUNDS ?? 5);
 const WARMUP_MS = Number(process.env.BENCH_INGEST_WARMUP_S ?? 2) * 1000;
 /** Bound per window, far above what 2 cores can do in WINDOW_MS. */
 const MAX_REQUESTS_PER_WINDOW = 20_000;
-const REQUEST_TIMEOUT_MS = 30_000;
 const BODY_VARIANTS = 16;
 const STATS_BATCHES = 25;
 const APPS_FOR_STORAGE = 1_000;
@@ -51,23 +51,7 @@ setTimeout(() => {
 // ---------------------------------------------------------------------------------------------------
 // Request bodies: built once per level by string templating; only batch_id changes per request.
 
-/** Deterministic pseudo-random numbers (mulberry32). */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
-/** Log-normal-ish duration around `medianMs`, 0.1 ms resolution. */
-function duration(next: () => number, medianMs: number): number {
-  const gaussian = Math.sqrt(-2 * Math.log(next() || 1e-9)) * Math.cos(2 * Math.PI * next());
-  return Math.min(86_400_000, Math.round(medianMs * Math.exp(0.8 * gaussian) * 10) / 10);
-}
 
 function runSample(next: () => number, projectId: string, app: string, region: string, timeMs: number): string {
   const execution = duration(next, 400);
@@ -116,39 +100,7 @@ function runBodies(projectId: string, seed: number): BodyTemplate {
 // ---------------------------------------------------------------------------------------------------
 // HTTP
 
-interface Reply {
-  status: number;
-  body: string;
-}
 
-function request(
-  agent: http.Agent | undefined,
-  url: URL,
-  method: string,
-  headers: Record<string, string>,
-  body?: Buffer,
-): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      url,
-      {
-        method,
-        agent,
-        headers: body === undefined ? headers : { ...headers, "content-length": String(body.length) },
-        timeout: REQUEST_TIMEOUT_MS,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (chunk: Buffer) => chunks.push(chunk));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
-        res.on("error", reject);
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error(`timeout after ${REQUEST_TIMEOUT_MS} ms`)));
-    req.on("error", reject);
-    req.end(body);
-  });
-}
 
 async function api<T>(worker: Worker, method: string, path: string, token: string, json?: unknown): Promise<T> {
   const headers: Record<string, string> = { authorization: `Bearer ${token}` };
@@ -359,10 +311,6 @@ async function runWindow(
   return result;
 }
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
 
 function median(values: number[]): number {
   const sorted = [...values].sort((a, b) => a - b);

@@ -23,6 +23,7 @@ import http from "node:http";
 import { mkdirSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import { startWorker, type Worker } from "../test/e2e/harness";
+import { duration, percentile, random, request, type Reply } from "./load";
 import { startReceiver, type RecordedRequest, type ScriptedResponse } from "../test/receiver/receiver";
 
 const PROJECT_COUNT = 10;
@@ -43,7 +44,6 @@ const MAX_IN_FLIGHT_PER_HOST = 8;
 /** A host re-sends a batch (same batch_id) this many times after a failed attempt. */
 const MAX_SEND_ATTEMPTS = 6;
 const RESEND_DELAY_MS = 250;
-const REQUEST_TIMEOUT_MS = 30_000;
 const FLUSH_ATTEMPTS = 10;
 const HARD_TIMEOUT_MS = (LOAD_SECONDS + 240) * 1000;
 const RESULTS_PATH = ".tmp/soak.json";
@@ -57,60 +57,15 @@ setTimeout(() => {
   process.exit(2);
 }, HARD_TIMEOUT_MS).unref();
 
-/** Deterministic pseudo-random numbers (mulberry32). */
-function random(seed: number): () => number {
-  let state = seed >>> 0;
-  return () => {
-    state = (state + 0x6d2b79f5) >>> 0;
-    let t = state;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
-function duration(next: () => number, medianMs: number): number {
-  const gaussian = Math.sqrt(-2 * Math.log(next() || 1e-9)) * Math.cos(2 * Math.PI * next());
-  return Math.min(86_400_000, Math.round(medianMs * Math.exp(0.8 * gaussian) * 10) / 10);
-}
 
 const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));
 
-function percentile(sorted: number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)]!;
-}
 
 // ---------------------------------------------------------------------------------------------------
 // HTTP
 
-interface Reply {
-  status: number;
-  body: string;
-}
 
-function request(agent: http.Agent | undefined, url: URL, method: string, headers: Record<string, string>, body?: Buffer): Promise<Reply> {
-  return new Promise((resolve, reject) => {
-    const req = http.request(
-      url,
-      {
-        method,
-        agent,
-        headers: body === undefined ? headers : { ...headers, "content-length": String(body.length) },
-        timeout: REQUEST_TIMEOUT_MS,
-      },
-      (res) => {
-        const chunks: Buffer[] = [];
-        res.on("data", (chunk: Buffer) => chunks.push(chunk));
-        res.on("end", () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks).toString("utf8") }));
-        res.on("error", reject);
-      },
-    );
-    req.on("timeout", () => req.destroy(new Error(`timeout after ${REQUEST_TIMEOUT_MS} ms`)));
-    req.on("error", reject);
-    req.end(body);
-  });
-}
 
 async function api<T>(worker: Worker, method: string, path: string, json?: unknown): Promise<{ status: number; body: T }> {
   const headers: Record<string, string> = { authorization: `Bearer ${worker.adminToken}` };

@@ -6,10 +6,8 @@ import { spawnSync } from "node:child_process";
 import { readFileSync, rmSync, writeFileSync } from "node:fs";
 import os from "node:os";
 import path from "node:path";
-import { fileURLToPath } from "node:url";
-import { build } from "esbuild";
+import { bundleBench, root } from "./bundle.mjs";
 
-const root = path.dirname(path.dirname(fileURLToPath(import.meta.url)));
 const EXPORT_RUNS = Number(process.env.BENCH_EXPORT_RUNS ?? 3);
 const EXPORT_RESULTS = path.join(root, ".tmp", "bench-export.json");
 const INGEST_RESULTS = path.join(root, ".tmp", "bench-ingest.json");
@@ -89,27 +87,7 @@ function runExportBench() {
 // Ingest through the real worker.
 
 async function runIngestBench() {
-  const outfile = path.join(root, ".tmp", "bench-ingest.mjs");
-  await build({
-    entryPoints: [path.join(root, "bench", "ingest.ts")],
-    outfile,
-    bundle: true,
-    platform: "node",
-    format: "esm",
-    target: "node22",
-    logLevel: "warning",
-    banner: { js: "import { createRequire } from 'node:module'; const require = createRequire(import.meta.url);" },
-    plugins: [
-      {
-        // The e2e harness finds the project through import.meta.dirname, so it stays in place and
-        // Node runs it as TypeScript (type stripping).
-        name: "keep-test-helpers-in-place",
-        setup(b) {
-          b.onResolve({ filter: /\/test\// }, (args) => ({ path: `${path.resolve(args.resolveDir, args.path)}.ts`, external: true }));
-        },
-      },
-    ],
-  });
+  const outfile = await bundleBench("ingest", "bench-ingest");
   log("ingest bench: starting the worker (wrangler dev)");
   rmSync(INGEST_RESULTS, { force: true });
   // Its table and progress go to stderr: stdout is kept for the combined table.
