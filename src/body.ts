@@ -104,3 +104,9 @@ export async function readJsonBody(c: Context<AppEnv>, options: ReadBodyOptions)
     throw new ApiError(400, "invalid_json", "The request body is not valid JSON.");
   }
 }
+
+/** An optional JSON body: absent means `{}` (all defaults); a JSON `null` stays null for the schema to refuse. */
+export async function readOptionalJsonBody(c: Context<AppEnv>, maxBytes: number): Promise<unknown> {
+  const body = await readJsonBody(c, { maxBytes, required: false });
+  return body === undefined ? {} : body;
+}

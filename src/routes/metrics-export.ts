@@ -1,7 +1,7 @@
 /** A project's export configuration, status and actions (project key of that project, or admin). */
 import { Hono, type Context } from "hono";
 import { requireProjectAccess } from "../auth";
-import { readJsonBody } from "../body";
+import { readJsonBody, readOptionalJsonBody } from "../body";
 import type { AppEnv } from "../context";
 import { ApiError, invalid, unwrap } from "../errors";
 import { findProject } from "../projects";
@@ -15,9 +15,7 @@ export const metricsExportRoutes = new Hono<AppEnv>();
 /** Authorises the caller for the project and returns its object's stub. */
 /** Rejects any input on routes that take none (an absent body or `{}` is fine). */
 async function noInput(c: Context<AppEnv>): Promise<void> {
-  const body = await readJsonBody(c, { maxBytes: MAX_CONFIG_BODY_BYTES, required: false });
-  if (body === undefined) return;
-  const parsed = EmptyBody.safeParse(body);
+  const parsed = EmptyBody.safeParse(await readOptionalJsonBody(c, MAX_CONFIG_BODY_BYTES));
   if (!parsed.success) throw zodToApiError(parsed.error);
 }
 
@@ -74,8 +72,7 @@ metricsExportRoutes.post(`${base}/resume`, async (c) => {
 
 metricsExportRoutes.post(`${base}/test`, async (c) => {
   const { projectId, stub } = await projectObject(c);
-  const body = await readJsonBody(c, { maxBytes: MAX_CONFIG_BODY_BYTES, required: false });
-  const parsed = ConnectionTestInput.safeParse(body === undefined ? {} : body);
+  const parsed = ConnectionTestInput.safeParse(await readOptionalJsonBody(c, MAX_CONFIG_BODY_BYTES));
   if (!parsed.success) throw zodToApiError(parsed.error);
   endpointWarnings(c, parsed.data.endpoint);
   return c.json(unwrap(await stub.testConnection(projectId, parsed.data)));

@@ -1,7 +1,7 @@
 /** Admin routes: the project registry and API keys. */
 import { Hono } from "hono";
 import { requireAdmin } from "../auth";
-import { readJsonBody } from "../body";
+import { readJsonBody, readOptionalJsonBody } from "../body";
 import type { AppEnv } from "../context";
 import { ApiError } from "../errors";
 import { forgetKeyHash, generateKey } from "../keys";
@@ -20,9 +20,7 @@ function randomProjectId(): string {
 
 projectRoutes.post("/v1/projects", async (c) => {
   requireAdmin(c);
-  // Only an absent body means "all defaults"; a JSON `null` is as invalid as any other non-object.
-  const body = await readJsonBody(c, { maxBytes: MAX_CONFIG_BODY_BYTES, required: false });
-  const parsed = ProjectCreate.safeParse(body === undefined ? {} : body);
+  const parsed = ProjectCreate.safeParse(await readOptionalJsonBody(c, MAX_CONFIG_BODY_BYTES));
   if (!parsed.success) throw zodToApiError(parsed.error);
   const project: Project = {
     project_id: parsed.data.project_id ?? randomProjectId(),
@@ -60,8 +58,7 @@ projectRoutes.get("/v1/projects/:project_id/stats", async (c) => {
 projectRoutes.post("/v1/projects/:project_id/keys", async (c) => {
   requireAdmin(c);
   const projectId = projectIdParam(c);
-  const body = await readJsonBody(c, { maxBytes: MAX_CONFIG_BODY_BYTES, required: false });
-  const parsed = KeyCreate.safeParse(body === undefined ? {} : body);
+  const parsed = KeyCreate.safeParse(await readOptionalJsonBody(c, MAX_CONFIG_BODY_BYTES));
   if (!parsed.success) throw zodToApiError(parsed.error);
   if ((await findProject(c.env.DB, projectId)) === null) {
     throw new ApiError(404, "project_not_found", `Project "${projectId}" does not exist.`);
