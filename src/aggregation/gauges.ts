@@ -10,12 +10,8 @@ import type { GaugeValues } from "../export/model";
 
 export const SILENT_ZEROS_MS = 15 * 60_000;
 
-export interface HostReport {
-  hostId: string;
-  appName: string;
-  region: string;
-  /** Sample time, Unix ms (never later than when it was received). */
-  timeMs: number;
+/** What one host reports for one app: a resource sample's measurements. */
+export interface ResourceReading {
   cpuCores: number;
   memoryBytes: number;
   gpuMemoryBytes: number;
@@ -23,6 +19,14 @@ export interface HostReport {
   gpuCount: number;
   containersRunning: number;
   containersReady: number;
+}
+
+export interface HostReport extends ResourceReading {
+  hostId: string;
+  appName: string;
+  region: string;
+  /** Sample time, Unix ms (never later than when it was received). */
+  timeMs: number;
 }
 
 export const ZERO_GAUGES: Readonly<GaugeValues> = Object.freeze({

@@ -4,6 +4,7 @@
  * Hand-written rather than zod: this is the ingest hot path (up to 5,000 samples per request), and
  * each invalid sample must be rejected alone with its own index and code while the rest are kept.
  */
+import type { ResourceReading } from "../aggregation/gauges";
 
 export const MAX_SAMPLES_PER_BATCH = 5000;
 export const MAX_DURATION_MS = 86_400_000;
@@ -22,20 +23,13 @@ const REGION = /^[a-z0-9][a-z0-9-]{0,31}$/;
 const PROJECT_ID = /^p-[a-z0-9]{4,32}$/;
 const PRINTABLE_ID = /^[\x21-\x7e]{1,128}$/;
 
-export interface ResourceSampleInput {
+export interface ResourceSampleInput extends ResourceReading {
   index: number;
   type: "resource";
   projectId: string;
   appName: string;
   region: string;
   timeMs: number;
-  cpuCores: number;
-  memoryBytes: number;
-  gpuMemoryBytes: number;
-  gpuComputePercent: number;
-  gpuCount: number;
-  containersRunning: number;
-  containersReady: number;
 }
 
 export interface RunSampleInput {
