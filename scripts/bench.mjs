@@ -205,7 +205,7 @@ function interpretation(exp, ing) {
       `the ratio to the baseline above 0.5 at every level. What remains is mostly reading and parsing the body, which the baseline pays too.`,
   );
   out.push(
-    `- **Rows per batch**: ${num(ing.objectCost.rowsPerBatch)} = one row per touched (app, region) series (${ing.objectCost.seriesTouchedPerBatch}) + one batch-ledger row ` +
+    `- **Rows per batch**: ${num(ing.objectCost.rowsPerBatch)} = one row per touched (app, region) series (${ing.objectCost.seriesTouchedPerBatch}) + the batch-ledger row and its \`applied_at\` index entry (SQLite counts both) ` +
       `(+ one per host report when the batch has resource samples), whatever the batch size.`,
   );
   out.push(
