@@ -6,9 +6,18 @@ import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv, Principal } from "./context";
 import { ApiError } from "./errors";
 import { digestsEqual, findKey, looksLikeKey, sha256Hex } from "./keys";
+import type { Settings } from "./settings";
 
 // The scheme name is case-insensitive (RFC 9110 §11.1): "bearer <token>" is as valid as "Bearer <token>".
 const BEARER = /^Bearer ([\x21-\x7e]{1,512})$/i;
+
+// The admin token's digest, computed once per settings object (once per isolate), not per request.
+const adminHashes = new WeakMap<Settings, Promise<string>>();
+function adminTokenHash(settings: Settings): Promise<string> {
+  let hash = adminHashes.get(settings);
+  if (hash === undefined) adminHashes.set(settings, (hash = sha256Hex(settings.adminToken)));
+  return hash;
+}
 
 async function authenticate(c: Context<AppEnv>): Promise<Principal | null> {
   const header = c.req.header("authorization");
@@ -18,10 +27,10 @@ async function authenticate(c: Context<AppEnv>): Promise<Principal | null> {
     throw new ApiError(401, "unauthorized", 'The Authorization header must be "Bearer <token>".');
   }
   const token = match[1]!;
-  const settings = c.get("settings");
-  if (digestsEqual(await sha256Hex(token), await sha256Hex(settings.adminToken))) return { kind: "admin" };
+  const tokenHash = await sha256Hex(token);
+  if (digestsEqual(tokenHash, await adminTokenHash(c.get("settings")))) return { kind: "admin" };
   if (!looksLikeKey(token)) throw new ApiError(401, "unauthorized", "The token is not a valid admin token or API key.");
-  const record = await findKey(c.env.DB, token);
+  const record = await findKey(c.env.DB, tokenHash);
   if (record === null || record.revoked) {
     throw new ApiError(401, "unauthorized", "The API key is unknown or has been revoked.");
   }

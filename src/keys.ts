@@ -71,9 +71,11 @@ interface KeyRow {
   revoked_at: string | null;
 }
 
-/** The key's record, or null when unknown. Revoked keys come back with `revoked: true`. */
-export async function findKey(db: D1Database, token: string, now = Date.now()): Promise<KeyRecord | null> {
-  const hash = await sha256Hex(token);
+/**
+ * The record of the key whose SHA-256 is `hash`, or null when unknown. Revoked keys come back with
+ * `revoked: true`.
+ */
+export async function findKey(db: D1Database, hash: string, now = Date.now()): Promise<KeyRecord | null> {
   const cached = keyCache.get(hash);
   if (cached && now - cached.fetchedAt < KEY_CACHE_TTL_MS) return cached.record;
   const row = await db
