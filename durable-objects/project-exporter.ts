@@ -328,12 +328,17 @@ export class ProjectExporter extends DurableObject<Bindings> {
     return this.#view();
   }
 
+  /** Stored headers by lower-cased name: a header given without value refers to one of these. */
+  #storedHeadersByName(): Map<string, { name: string; sealed: SealedValue }> {
+    return new Map(this.#store.headers().map((h) => [h.name.toLowerCase(), h]));
+  }
+
   /** Seals the new header list: a header without value keeps the stored value of that name. */
   async #sealHeaders(
     projectId: string,
     inputs: HeaderInput[],
   ): Promise<Result<{ name: string; sealed: SealedValue }[]>> {
-    const stored = new Map(this.#store.headers().map((h) => [h.name.toLowerCase(), h]));
+    const stored = this.#storedHeadersByName();
     const cipher = await this.#cipherFor(projectId);
     const out: { name: string; sealed: SealedValue }[] = [];
     for (const [i, h] of inputs.entries()) {
@@ -342,7 +347,7 @@ export class ProjectExporter extends DurableObject<Bindings> {
         continue;
       }
       const kept = stored.get(h.name.toLowerCase());
-      if (!kept) return fail(400, "invalid_request", `headers[${i}].value: required, no value is stored for header "${h.name}".`);
+      if (!kept) return missingHeaderValue(i, h.name);
       let sealed = kept.sealed;
       if (kept.name !== h.name || cipher.needsReseal(sealed)) {
         // The AAD binds the header name and key version: re-seal under the new name / current key.
@@ -702,14 +707,14 @@ export class ProjectExporter extends DurableObject<Bindings> {
     try {
       if (input.headers === undefined) headers = await this.#openHeaders(projectId);
       else {
-        const stored = new Map(this.#store.headers().map((h) => [h.name.toLowerCase(), h]));
+        const stored = this.#storedHeadersByName();
         const cipher = await this.#cipherFor(projectId);
         headers = [];
         for (const [i, h] of input.headers.entries()) {
           if (h.value !== undefined) headers.push({ name: h.name, value: h.value });
           else {
             const kept = stored.get(h.name.toLowerCase());
-            if (!kept) return fail(400, "invalid_request", `headers[${i}].value: required, no value is stored for header "${h.name}".`);
+            if (!kept) return missingHeaderValue(i, h.name);
             headers.push({ name: h.name, value: await cipher.open(kept.name, kept.sealed) });
           }
         }
@@ -773,6 +778,10 @@ export class ProjectExporter extends DurableObject<Bindings> {
       },
     };
   }
+}
+
+function missingHeaderValue(index: number, name: string): { ok: false; error: ErrorBody } {
+  return fail(400, "invalid_request", `headers[${index}].value: required, no value is stored for header "${name}".`);
 }
 
 /** The failure with any response text made safe to show and store. */
