@@ -11,7 +11,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
@@ -368,6 +368,11 @@ export async function startVictoriaMetrics(): Promise<VictoriaMetrics> {
 export interface StartWorkerOptions {
   /** Extra or overriding vars/secrets, e.g. `{ EXPORT_RETRY_BASE_MS: "5" }`. */
   vars?: Record<string, string>;
+  /**
+   * Persist D1 and Durable Object state here instead of a fresh temp dir (kept after stop), so a
+   * second worker can start on what a first one stored: a deployment changing its settings.
+   */
+  state?: string;
 }
 
 export interface Worker {
@@ -375,7 +380,53 @@ export interface Worker {
   url: string;
   /** The ADMIN_TOKEN this instance was started with (random unless options.vars sets it). */
   adminToken: string;
+  /**
+   * The workerd process running the worker's code (wrangler's process group holds two: one for its
+   * dev proxy on the public port, and this one, which is the one wrangler attaches the inspector to).
+   */
+  workerdPid(): number;
   stop(): Promise<void>;
+}
+
+/** Peak resident set (VmHWM) of a process in bytes, from /proc (Linux). */
+export function peakRssBytes(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, "utf8");
+  const kb = /^VmHWM:\s+(\d+) kB$/m.exec(status)?.[1];
+  if (kb === undefined) throw new Error(`no VmHWM in /proc/${pid}/status`);
+  return Number(kb) * 1024;
+}
+
+/** The pid of the one process named `name` in process group `group` whose command line contains `marker`. */
+function processInGroup(group: number, name: string, marker: string): number {
+  const found: number[] = [];
+  for (const entry of readdirSync("/proc")) {
+    if (!/^\d+$/.test(entry)) continue;
+    let stat: string;
+    try {
+      stat = readFileSync(`/proc/${entry}/stat`, "utf8");
+    } catch {
+      continue; // gone meanwhile
+    }
+    // pid (comm) state ppid pgrp …; comm may contain spaces, so split after the last ")".
+    const comm = stat.slice(stat.indexOf("(") + 1, stat.lastIndexOf(")"));
+    const pgrp = Number(stat.slice(stat.lastIndexOf(")") + 2).split(" ")[2]);
+    if (comm !== name || pgrp !== group) continue;
+    if (readFileSync(`/proc/${entry}/cmdline`, "utf8").includes(marker)) found.push(Number(entry));
+  }
+  if (found.length !== 1) throw new Error(`expected one ${name} with "${marker}" in process group ${group}, found ${found.length}`);
+  return found[0]!;
+}
+
+/** One JSON call to the worker as a client would make it: status and parsed body. */
+export async function api(worker: { url: string }, method: string, route: string, token: string, body?: unknown) {
+  const response = await fetch(`${worker.url}${route}`, {
+    method,
+    headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
+    ...(body === undefined ? {} : { body: JSON.stringify(body) }),
+  });
+  const text = await response.text();
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  return { status: response.status, body: (text ? JSON.parse(text) : undefined) as any };
 }
 
 function wranglerEnv(): NodeJS.ProcessEnv {
@@ -406,7 +457,7 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Wor
     const port = await freePort();
     const inspectorPort = await freePort();
     const tempDir = mkdtempSync(path.join(tmpdir(), "e2e-worker-"));
-    const state = path.join(tempDir, "state");
+    const state = options.state ?? path.join(tempDir, "state");
     const emptyEnvFile = path.join(tempDir, "empty.env");
     writeFileSync(emptyEnvFile, "", { mode: 0o600 });
 
@@ -447,6 +498,7 @@ export async function startWorker(options: StartWorkerOptions = {}): Promise<Wor
       await managed.stop();
       throw error;
     }
-    return { url, adminToken, stop: managed.stop };
+    const group = managed.child.pid!;
+    return { url, adminToken, workerdPid: () => processInGroup(group, "workerd", "--inspector-addr"), stop: managed.stop };
   });
 }

@@ -3,7 +3,7 @@
  * example query of the product guide, each asserted against values computed from what was posted.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { skipWithoutVictoriaMetrics, startVictoriaMetrics, startWorker, type VictoriaMetrics, type Worker } from "./harness";
+import { api as harnessApi, skipWithoutVictoriaMetrics, startVictoriaMetrics, startWorker, type VictoriaMetrics, type Worker } from "./harness";
 
 const BOUNDS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 120000, 300000, 600000];
 const SERIES = [
@@ -82,15 +82,7 @@ describe.skipIf(skipWithoutVictoriaMetrics())("export to VictoriaMetrics, querie
   let projectKey: string;
   const hosts: { hostId: string; key: string }[] = [];
 
-  async function api(method: string, path: string, token: string, body?: unknown) {
-    const response = await fetch(`${worker.url}${path}`, {
-      method,
-      headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { "content-type": "application/json" }) },
-      ...(body === undefined ? {} : { body: JSON.stringify(body) }),
-    });
-    const text = await response.text();
-    return { status: response.status, body: text ? JSON.parse(text) : undefined };
-  }
+  const api = (method: string, path: string, token: string, body?: unknown) => harnessApi(worker, method, path, token, body);
 
   /**
    * Raw samples of a metric for one series (VictoriaMetrics' export API): timestamps and values.
