@@ -20,7 +20,13 @@ export const KEY_PREFIX: Record<KeyScope, string> = { project: "cmx_pk_", ingest
 export const KEY_CACHE_TTL_MS = 30_000;
 const KEY_SECRET_BYTES = 32;
 const KEY_PATTERN = /^cmx_(pk|ik)_[A-Za-z0-9_-]{43}$/;
-const KEY_CACHE_MAX_ENTRIES = 10_000;
+/** Known keys cached per isolate (least recently used evicted first). */
+export const KEY_CACHE_MAX_ENTRIES = 10_000;
+/**
+ * Unknown tokens are cached apart and far fewer: random `cmx_…` tokens (anyone can make them) can
+ * only push out other unknown tokens, never a real key.
+ */
+export const UNKNOWN_KEY_CACHE_MAX_ENTRIES = 1_000;
 
 const encoder = new TextEncoder();
 
@@ -56,11 +62,42 @@ export function looksLikeKey(token: string): boolean {
   return KEY_PATTERN.test(token);
 }
 
-interface CacheEntry {
-  record: KeyRecord | null;
+interface CacheEntry<T> {
+  value: T;
   fetchedAt: number;
 }
-const keyCache = new Map<string, CacheEntry>();
+
+/** A Map bounded to `max` entries that drops the least recently used one first. */
+class LruCache<T> {
+  readonly #entries = new Map<string, CacheEntry<T>>();
+  constructor(readonly max: number) {}
+
+  get size(): number {
+    return this.#entries.size;
+  }
+
+  get(key: string, now: number): T | undefined {
+    const entry = this.#entries.get(key);
+    if (entry === undefined) return undefined;
+    this.#entries.delete(key);
+    if (now - entry.fetchedAt >= KEY_CACHE_TTL_MS) return undefined;
+    this.#entries.set(key, entry); // most recently used last
+    return entry.value;
+  }
+
+  set(key: string, value: T, now: number): void {
+    this.#entries.delete(key);
+    if (this.#entries.size >= this.max) this.#entries.delete(this.#entries.keys().next().value!);
+    this.#entries.set(key, { value, fetchedAt: now });
+  }
+
+  delete(key: string): void {
+    this.#entries.delete(key);
+  }
+}
+
+const knownKeys = new LruCache<KeyRecord>(KEY_CACHE_MAX_ENTRIES);
+const unknownKeys = new LruCache<null>(UNKNOWN_KEY_CACHE_MAX_ENTRIES);
 
 interface KeyRow {
   key_id: string;
@@ -76,8 +113,9 @@ interface KeyRow {
  * `revoked: true`.
  */
 export async function findKey(db: D1Database, hash: string, now = Date.now()): Promise<KeyRecord | null> {
-  const cached = keyCache.get(hash);
-  if (cached && now - cached.fetchedAt < KEY_CACHE_TTL_MS) return cached.record;
+  const known = knownKeys.get(hash, now);
+  if (known !== undefined) return known;
+  if (unknownKeys.get(hash, now) !== undefined) return null;
   const row = await db
     .prepare("SELECT key_id, key_hash, scope, project_id, host_id, revoked_at FROM api_keys WHERE key_hash = ?")
     .bind(hash)
@@ -93,12 +131,13 @@ export async function findKey(db: D1Database, hash: string, now = Date.now()): P
           revoked: row.revoked_at !== null,
         }
       : null;
-  if (keyCache.size >= KEY_CACHE_MAX_ENTRIES) keyCache.clear();
-  keyCache.set(hash, { record, fetchedAt: now });
+  if (record === null) unknownKeys.set(hash, null, now);
+  else knownKeys.set(hash, record, now);
   return record;
 }
 
 /** Drops a revoked key from this isolate's cache at once (other isolates expire it within the TTL). */
 export function forgetKeyHash(keyHash: string): void {
-  keyCache.delete(keyHash);
+  knownKeys.delete(keyHash);
+  unknownKeys.delete(keyHash);
 }
