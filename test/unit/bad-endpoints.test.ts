@@ -63,7 +63,7 @@ describe("checkEndpoint refuses private addresses in every spelling the URL pars
     const refused = checkEndpoint(url, false);
     expect(refused.ok).toBe(false);
     if (refused.ok) return;
-    expect(refused.message).toMatch(/loopback, private or link-local/);
+    expect(refused.message).toMatch(/loopback, private or other special-purpose address/);
   });
 
   it.each([

@@ -89,7 +89,7 @@ describe("checkEndpoint refuses private addresses unless allowed", () => {
     "http://foo.localhost/",
     "https://a.b.localhost/",
   ])("%s", (url) => {
-    expect(refusal(url)).toMatch(/loopback, private or link-local/);
+    expect(refusal(url)).toMatch(/loopback, private or other special-purpose address/);
     expect(checkEndpoint(url, true).ok).toBe(true);
   });
 });
@@ -112,8 +112,12 @@ describe("checkEndpoint accepts public endpoints", () => {
     "https://192.167.1.1/",
     "https://11.0.0.1/",
     "https://[2606:4700:4700::1111]/",
-    "https://[2001:db8::1]/",
-    "https://[::ffff:8.8.8.8]/",
+    "https://[2a00:1450:4001:80b::200e]/",
+    "https://192.0.1.1/", // only 192.0.0.0/24 of 192.0.0.0/16 is special
+    "https://192.0.78.24/",
+    "https://192.0.0.9/", // PCP anycast: globally reachable inside 192.0.0.0/24
+    "https://[2002:808:808::1]/", // 6to4 of 8.8.8.8
+    "https://[64:ff9b::808:808]/", // NAT64 of 8.8.8.8
     "https://localhost.example.com/",
     "https://mylocalhost/",
   ])("%s, with no warning over https", (url) => {
@@ -142,8 +146,8 @@ describe("isPrivateHost", () => {
     ["[::1]", true],
     ["[fc00::]", true],
     ["[fbff::1]", false],
-    ["[fec0::1]", false],
-    ["[2001:db8::1]", false],
+    ["[fec0::1]", true], // deprecated site-local (RFC 3879)
+    ["[2001:db8::1]", true], // documentation (RFC 3849)
     ["224.0.0.1", true],
     ["255.255.255.255", true],
     ["[ff02::1]", true],

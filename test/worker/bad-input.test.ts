@@ -572,11 +572,20 @@ const PRIVATE_ENDPOINTS = [
   "http://0xa9fea9fe/",
   "http://%31%32%37.0.0.1/",
   "http://[2002:a9fe:a9fe::]/",
+  // The rest of the special-purpose registries (src/validation/special-addresses.ts).
+  "http://[fec0::1]/",
+  "http://[::ffff:0:7f00:1]/",
+  "http://[2001::1]/",
+  "http://[100::1]/",
+  "http://198.51.100.10/",
+  "http://203.0.113.10/",
+  "http://192.88.99.1/",
+  "http://localhost../",
 ];
 
 const productionCases: Case[] = PRIVATE_ENDPOINTS.flatMap((endpoint, i): Case[] => {
   const route = i % 3;
-  const common = { production: true as const, status: 400, code: "invalid_request" as const, message: /loopback, private or link-local/ };
+  const common = { production: true as const, status: 400, code: "invalid_request" as const, message: /loopback, private or other special-purpose address/ };
   if (route === 0) return [{ name: `production PUT export: ${endpoint}`, method: "PUT", path: exp, token: (f) => f.keyA, json: () => ({ endpoint }), ...common }];
   if (route === 1) return [{ name: `production PATCH export: ${endpoint}`, method: "PATCH", path: exp, token: (f) => f.keyA, json: () => ({ endpoint }), ...common }];
   return [{ name: `production test: ${endpoint}`, method: "POST", path: (f) => `${exp(f)}/test`, token: (f) => f.keyA, json: () => ({ endpoint }), ...common }];
@@ -748,7 +757,7 @@ describe("private endpoints through the production configuration", () => {
       body: JSON.stringify({ endpoint: receiverUrl(ns) }),
     });
     expect(production.status).toBe(400);
-    expect(production.body.error.message).toMatch(/loopback, private or link-local address \(127\.0\.0\.1\)/);
+    expect(production.body.error.message).toMatch(/loopback, private or other special-purpose address \(127\.0\.0\.1: Loopback, RFC 1122\)/);
     expect(await requestCount(ns)).toBe(0);
 
     const test = await call("POST", `/v1/projects/${fixture.pB}/metrics-export/test`, { token: fixture.keyB, body: { endpoint: receiverUrl(ns) } });
