@@ -14,7 +14,8 @@ export type Classification =
   | "payload_too_large"
   | "bad_request"
   | "server_error"
-  | "credentials_unreadable";
+  | "credentials_unreadable"
+  | "endpoint_not_allowed";
 
 export interface ClassifiedError {
   httpStatus: number | null;
@@ -22,8 +23,6 @@ export interface ClassifiedError {
   message: string;
   hint: string;
 }
-
-export const MAX_EXCERPT_CHARS = 512;
 
 export function classify(failure: SendFailure): Classification {
   switch (failure.kind) {
@@ -33,6 +32,8 @@ export function classify(failure: SendFailure): Classification {
       return "network";
     case "credentials_unreadable":
       return "credentials_unreadable";
+    case "endpoint_not_allowed":
+      return "endpoint_not_allowed";
     case "http": {
       const s = failure.status;
       if (s === 401 || s === 403) return "unauthorized";
@@ -101,6 +102,8 @@ function hintFor(classification: Classification, destination: Destination, failu
       return "The platform had an internal error. Pushes are retried automatically; if this persists, check the platform's status page.";
     case "credentials_unreadable":
       return "The stored header values can no longer be decrypted (for example after an encryption key change). Enter the headers again and click Save Changes.";
+    case "endpoint_not_allowed":
+      return "This deployment does not send to loopback, private or link-local addresses. Change the endpoint to your platform's public OTLP address and click Save Changes.";
   }
   return "";
 }
@@ -115,6 +118,8 @@ function messageFor(failure: SendFailure): string {
       return `Could not connect: ${failure.message}`;
     case "credentials_unreadable":
       return `Stored credentials could not be decrypted: ${failure.message}. Nothing was sent.`;
+    case "endpoint_not_allowed":
+      return `The endpoint ${failure.message}. Nothing was sent.`;
   }
 }
 
@@ -126,55 +131,4 @@ export function describeFailure(failure: SendFailure, destination: Destination):
     message: messageFor(failure),
     hint: hintFor(classification, destination, failure),
   };
-}
-
-/** Printable text of a base64 word, or null. */
-function decodeBase64Word(word: string): string | null {
-  if (!/^[A-Za-z0-9+/_-]{8,}={0,2}$/.test(word)) return null;
-  try {
-    const text = atob(word.replace(/-/g, "+").replace(/_/g, "/"));
-    return /^[\x20-\x7e]+$/.test(text) ? text : null;
-  } catch {
-    return null;
-  }
-}
-
-/**
- * Everything in a header value that must never be shown: the value itself, each long word of it
- * (such as the token in "Bearer <token>"), those as a JSON string or URL component would spell
- * them, and for a base64 word (Basic credentials) its decoded text and the password after ":".
- */
-function needlesOf(secret: string): string[] {
-  const out = new Set<string>();
-  const add = (text: string) => {
-    if (text.length < 4) return;
-    out.add(text);
-    out.add(JSON.stringify(text).slice(1, -1));
-    out.add(JSON.stringify(text).slice(1, -1).replace(/\//g, "\\/"));
-    out.add(encodeURIComponent(text));
-  };
-  add(secret);
-  for (const word of secret.split(/[\s,;=]+/)) {
-    if (word.length >= 8) add(word);
-    const decoded = decodeBase64Word(word);
-    if (decoded !== null) {
-      add(decoded);
-      const colon = decoded.indexOf(":");
-      if (colon >= 0) add(decoded.slice(colon + 1));
-    }
-  }
-  return [...out];
-}
-
-/**
- * A response body excerpt safe to show: at most MAX_EXCERPT_CHARS, with every configured header
- * value (see needlesOf) replaced, because some servers echo request headers back in error bodies.
- */
-export function safeExcerpt(body: string, secrets: readonly string[]): string {
-  let text = body;
-  const needles = new Set<string>();
-  for (const secret of secrets) for (const n of needlesOf(secret)) needles.add(n);
-  for (const needle of [...needles].sort((a, b) => b.length - a.length)) text = text.split(needle).join("[redacted]");
-  text = text.replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g, " ").trim();
-  return text.length > MAX_EXCERPT_CHARS ? text.slice(0, MAX_EXCERPT_CHARS - 1) + "…" : text;
 }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { classify, describeFailure, safeExcerpt } from "../../src/export/classify";
+import { classify, describeFailure } from "../../src/export/classify";
 import { parsePartialSuccess } from "../../src/export/partial-success";
 import { backoffMs, isRetryable, parseRetryAfter, retryDelayMs } from "../../src/export/retry-policy";
 import { nextPushAt, pushOffsetMs } from "../../src/export/schedule";
@@ -89,14 +89,6 @@ describe("classification", () => {
       httpStatus: null,
       message: "Could not connect: connection refused",
     });
-  });
-
-  it("makes response excerpts safe: redacted secrets, at most 512 characters", () => {
-    const secret = "Basic aW5zdGFuY2U6dG9rZW4tMTIzNDU2";
-    const out = safeExcerpt(`echo: authorization=${secret} and token aW5zdGFuY2U6dG9rZW4tMTIzNDU2 ${"y".repeat(1000)}`, [secret]);
-    expect(out).not.toContain("aW5zdGFuY2U6dG9rZW4tMTIzNDU2");
-    expect(out).toContain("[redacted]");
-    expect(out.length).toBeLessThanOrEqual(512);
   });
 });
 
