@@ -29,6 +29,9 @@ export default defineConfig(async () => {
                   ADMIN_TOKEN: "test-admin-token-0123456789abcdef",
                   // base64 of 32 fixed bytes: tests only.
                   HEADER_ENCRYPTION_KEY: "AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=",
+                  // A rotation in progress for the whole suite: values sealed under this key still
+                  // open and are re-sealed (test/worker/credentials.test.ts).
+                  HEADER_ENCRYPTION_KEY_PREVIOUS: "ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=",
                   ALLOW_PRIVATE_ENDPOINTS: "true",
                   // An hour: a scheduled push at the project's random slot would otherwise land inside
                   // some test now and then and add a request it does not expect. Tests drive pushes with

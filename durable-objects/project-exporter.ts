@@ -17,9 +17,10 @@ import {
   type AckedBaseline,
   type SeriesState,
 } from "../src/aggregation/series";
-import { CredentialsUnreadableError, HeaderCipher, type SealedValue } from "../src/crypto/header-crypto";
+import { HeaderCipher } from "../src/crypto/header-crypto";
 import type { ErrorBody, Result } from "../src/errors";
-import { describeFailure, safeExcerpt, type Classification } from "../src/export/classify";
+import { describeFailure, type Classification } from "../src/export/classify";
+import { safeExcerpt } from "../src/export/redact";
 import { encodeBody, encodeInChunks, gzip, maxBodyBytes } from "../src/export/encode-push";
 import { DEFAULT_HISTOGRAM_BOUNDS_MS } from "../src/export/metric-definitions";
 import type { ExportBatch, ExportSeries } from "../src/export/model";
@@ -38,9 +39,11 @@ import { sendOnce, sendWithRetries, type OtlpRequest, type Transport } from "../
 import { metricsUrl } from "../src/export/url";
 import { exportView, type ExportView } from "../src/export/view";
 import { settingsOf, type Settings } from "../src/settings";
+import { checkEndpoint } from "../src/validation/endpoint";
 import type { ConnectionTestInput, ExportConfigPatch, ExportConfigPut, HeaderInput } from "../src/validation/export-config";
 import type { SampleRejection } from "../src/validation/samples";
 import { RESOURCE_FIELDS, RUN_FIELDS, sampleCount, type PackedSamples } from "../src/aggregation/packed-samples";
+import { Credentials, originOf, type OpenHeader, type Resolution } from "./credentials";
 import { migrate } from "./sql-migrations";
 import { ProjectStore, seriesKey } from "./store";
 
@@ -49,6 +52,12 @@ export const MAX_SERIES_PER_PROJECT = 2000;
 /** Batches are remembered (idempotency) for at least an hour. */
 export const BATCH_RETENTION_MS = 65 * 60_000;
 const HOUSEKEEPING_EVERY_MS = 60_000;
+/**
+ * While nothing is pushed (export disabled, paused or not configured), the alarm still comes at
+ * least this often for housekeeping: expiring the batch ledger and old reports, and re-sealing
+ * header values after a key rotation (README "Rotating the encryption key").
+ */
+export const IDLE_HOUSEKEEPING_MS = 60 * 60_000;
 export const CONNECTION_TESTS_PER_MINUTE = 10;
 
 export interface IngestResult {
@@ -99,6 +108,7 @@ const defaultTemporality = (destination: StoredConfig["destination"]): StoredCon
 
 export class ProjectExporter extends DurableObject<Bindings> {
   #store: ProjectStore;
+  #credentials: Credentials;
   #projectId: string | null = null;
   #series = new Map<string, SeriesState>();
   /** Latest report per host, grouped by series key. */
@@ -109,10 +119,13 @@ export class ProjectExporter extends DurableObject<Bindings> {
   #testTimes: number[] = [];
   #lastHousekeepingMs = 0;
   #lastIngest: StorageStats["last_ingest"] = null;
+  /** The alarm this instance last set (null: none, or not known since it started). */
+  #alarmAt: number | null = null;
 
   constructor(ctx: DurableObjectState, env: Bindings) {
     super(ctx, env);
     this.#store = new ProjectStore(ctx.storage.sql);
+    this.#credentials = new Credentials(this.#store, () => this.#cipherFor(this.#projectId!));
     void ctx.blockConcurrencyWhile(async () => {
       try {
         this.#load();
@@ -121,6 +134,8 @@ export class ProjectExporter extends DurableObject<Bindings> {
         this.#reports.clear();
         throw err;
       }
+      // Values stored before the origin binding (or under the previous key) are re-sealed now.
+      await this.#resealHeaders().catch(() => {});
     });
   }
 
@@ -183,11 +198,7 @@ export class ProjectExporter extends DurableObject<Bindings> {
   }
 
   #view(): ExportView {
-    return exportView(
-      this.#store.config(),
-      this.#store.headers().map((h) => h.name),
-      this.#store.status(),
-    );
+    return exportView(this.#store.config(), this.#credentials.names(), this.#store.status());
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -290,6 +301,8 @@ export class ProjectExporter extends DurableObject<Bindings> {
     this.#lastIngest = { samples: sampleCount(samples), series_touched: touched.size, rows_written: rowsWritten, duration_ms: performance.now() - started };
     for (const [key, s] of touched) this.#series.set(key, s);
     for (const r of reports.values()) this.#putReport(r);
+    // The first write of an object that has no alarm yet brings the idle housekeeping alarm.
+    if (this.#alarmAt === null) void this.#syncAlarm().catch(() => {});
     return { accepted, duplicate: false, rejected };
   }
 
@@ -305,8 +318,8 @@ export class ProjectExporter extends DurableObject<Bindings> {
     };
   }
 
-  #housekeeping(nowMs: number): void {
-    if (nowMs - this.#lastHousekeepingMs < HOUSEKEEPING_EVERY_MS) return;
+  #housekeeping(nowMs: number, force = false): void {
+    if (!force && nowMs - this.#lastHousekeepingMs < HOUSEKEEPING_EVERY_MS) return;
     this.#lastHousekeepingMs = nowMs;
     const cutoff = nowMs - reportRetentionMs(this.#settings.exportIntervalMs);
     this.ctx.storage.transactionSync(() => {
@@ -328,49 +341,11 @@ export class ProjectExporter extends DurableObject<Bindings> {
     return this.#view();
   }
 
-  /** Stored headers by lower-cased name: a header given without value refers to one of these. */
-  #storedHeadersByName(): Map<string, { name: string; sealed: SealedValue }> {
-    return new Map(this.#store.headers().map((h) => [h.name.toLowerCase(), h]));
-  }
-
-  /** Seals the new header list: a header without value keeps the stored value of that name. */
-  async #sealHeaders(
-    projectId: string,
-    inputs: HeaderInput[],
-  ): Promise<Result<{ name: string; sealed: SealedValue }[]>> {
-    const stored = this.#storedHeadersByName();
-    const cipher = await this.#cipherFor(projectId);
-    const out: { name: string; sealed: SealedValue }[] = [];
-    for (const [i, h] of inputs.entries()) {
-      if (h.value !== undefined) {
-        out.push({ name: h.name, sealed: await cipher.seal(h.name, h.value) });
-        continue;
-      }
-      const kept = stored.get(h.name.toLowerCase());
-      if (!kept) return missingHeaderValue(i, h.name);
-      let sealed = kept.sealed;
-      if (kept.name !== h.name || cipher.needsReseal(sealed)) {
-        // The AAD binds the header name and key version: re-seal under the new name / current key.
-        try {
-          sealed = await cipher.seal(h.name, await cipher.open(kept.name, sealed));
-        } catch (err) {
-          if (!(err instanceof CredentialsUnreadableError)) throw err;
-          return fail(400, "invalid_request", `headers[${i}].value: the stored value of "${h.name}" cannot be decrypted; enter it again.`);
-        }
-      }
-      out.push({ name: h.name, sealed });
-    }
-    return { ok: true, value: out };
-  }
-
   async #save(projectId: string, next: StoredConfig, headers: HeaderInput[] | null, warnings: string[]): Promise<Result<SaveResult>> {
-    let sealed: { name: string; sealed: SealedValue }[] | null = null;
-    if (headers !== null) {
-      const r = await this.#sealHeaders(projectId, headers);
-      if (!r.ok) return r;
-      sealed = r.value;
-    }
     const previous = this.#store.config();
+    const resolved = await this.#credentials.forSave(headers, previous && originOf(previous.endpoint), originOf(next.endpoint));
+    if (resolved.kind !== "ok") return headerFailure(resolved, "save");
+    const sealed = resolved.value;
     const nowMs = Date.now();
     const bounds = this.#bounds(next);
     const settingsChanged =
@@ -450,7 +425,7 @@ export class ProjectExporter extends DurableObject<Bindings> {
       this.#store.deleteConfig();
       this.#store.saveStatus({ ...this.#store.status(), nextPushAt: null, pausedAt: null, consecutiveFailures: 0, lastError: null, warning: null });
     });
-    await this.ctx.storage.deleteAlarm();
+    await this.#syncAlarm();
   }
 
   /** Re-enables an export (paused after repeated failures, or disabled) and pushes promptly. */
@@ -473,41 +448,56 @@ export class ProjectExporter extends DurableObject<Bindings> {
   // Export
   // ---------------------------------------------------------------------------------------------
 
-  /** Sets the alarm to the stored next push time while export is enabled and not paused. */
+  /**
+   * Sets the alarm to the stored next push time while export is enabled and not paused (every push
+   * housekeeps too, and the interval is at most an hour); otherwise, while the object holds
+   * anything, to the next idle housekeeping.
+   */
   async #syncAlarm(): Promise<void> {
     const config = this.#store.config();
     const status = this.#store.status();
-    if (config === null || !config.enabled || status.pausedAt !== null || status.nextPushAt === null) {
+    const pushing = config !== null && config.enabled && status.pausedAt === null && status.nextPushAt !== null;
+    const holdsState = config !== null || this.#series.size > 0 || this.#reports.size > 0 || this.#store.hasBatches();
+    const housekeptAt = this.#lastHousekeepingMs > 0 ? this.#lastHousekeepingMs : Date.now();
+    const at = pushing ? status.nextPushAt : holdsState ? housekeptAt + IDLE_HOUSEKEEPING_MS : null;
+    if (at === null) {
       await this.ctx.storage.deleteAlarm();
+      this.#alarmAt = null;
       return;
     }
-    if ((await this.ctx.storage.getAlarm()) !== status.nextPushAt) await this.ctx.storage.setAlarm(status.nextPushAt);
+    if ((await this.ctx.storage.getAlarm()) !== at) await this.ctx.storage.setAlarm(at);
+    this.#alarmAt = at;
   }
 
   /**
-   * Idempotent: whatever woke it, it pushes only when the stored next push time has come, then
-   * stores and sets the following one. A failure inside a push never stops the schedule.
+   * Idempotent: whatever woke it, it housekeeps (re-sealing header values too), pushes only when
+   * the stored next push time has come, then stores and sets the following alarm. A failure inside
+   * a push never stops the schedule.
    */
   override async alarm(): Promise<void> {
     const projectId = this.#projectId;
-    const config = this.#store.config();
-    if (projectId === null || config === null || !config.enabled) return;
-    const status = this.#store.status();
-    if (status.pausedAt !== null) return;
+    if (projectId === null) return;
     const nowMs = Date.now();
-    const intervalMs = this.#settings.exportIntervalMs;
-    if (status.nextPushAt !== null && nowMs < status.nextPushAt) {
+    try {
+      this.#housekeeping(nowMs, true);
+      await this.#resealHeaders();
+    } catch (err) {
+      console.error(JSON.stringify({ event: "housekeeping_failed", project_id: projectId, error: err instanceof Error ? err.name : "unknown" }));
+    }
+    const config = this.#store.config();
+    const status = this.#store.status();
+    const pushing = config !== null && config.enabled && status.pausedAt === null;
+    if (!pushing || (status.nextPushAt !== null && nowMs < status.nextPushAt)) {
       await this.#syncAlarm();
       return;
     }
     try {
-      this.#housekeeping(nowMs);
       await this.#push(projectId);
     } catch (err) {
       console.error(JSON.stringify({ event: "push_crashed", project_id: projectId, error: err instanceof Error ? err.name : "unknown" }));
     } finally {
       const after = this.#store.status();
-      this.#store.saveStatus({ ...after, nextPushAt: nextPushAt(projectId, intervalMs, Date.now()) });
+      this.#store.saveStatus({ ...after, nextPushAt: nextPushAt(projectId, this.#settings.exportIntervalMs, Date.now()) });
       await this.#syncAlarm();
     }
   }
@@ -563,6 +553,12 @@ export class ProjectExporter extends DurableObject<Bindings> {
     return { batch: { timeMs: nowMs, temporality, bounds: this.#bounds(config).slice(), series }, acks };
   }
 
+  /** The failure of an endpoint this deployment no longer allows (ALLOW_PRIVATE_ENDPOINTS turned off), or null. */
+  #refusedEndpoint(endpoint: string): SendFailure | null {
+    const check = checkEndpoint(endpoint, this.#settings.allowPrivateEndpoints);
+    return check.ok ? null : { kind: "endpoint_not_allowed", message: check.message };
+  }
+
   #transport(): Transport {
     const timeoutMs = this.#settings.requestTimeoutMs;
     return {
@@ -573,22 +569,12 @@ export class ProjectExporter extends DurableObject<Bindings> {
     };
   }
 
-  /** Opens the stored headers, re-sealing any sealed under the previous key. */
-  async #openHeaders(projectId: string): Promise<{ name: string; value: string }[]> {
-    const cipher = await this.#cipherFor(projectId);
-    const stored = this.#store.headers();
-    const opened: { name: string; value: string }[] = [];
-    let resealed = false;
-    for (const h of stored) {
-      const value = await cipher.open(h.name, h.sealed);
-      if (cipher.needsReseal(h.sealed)) {
-        h.sealed = await cipher.seal(h.name, value);
-        resealed = true;
-      }
-      opened.push({ name: h.name, value });
-    }
-    if (resealed) this.#store.replaceHeaders(stored);
-    return opened;
+  /** Re-seals stored values sealed under the previous key or before the origin binding (every alarm). */
+  async #resealHeaders(): Promise<void> {
+    if (this.#projectId === null) return;
+    const config = this.#store.config();
+    const resealed = await this.#credentials.resealed(config && originOf(config.endpoint));
+    if (resealed !== null) this.#store.replaceHeaders(resealed);
   }
 
   #push(projectId: string): Promise<PushSummary> {
@@ -609,13 +595,19 @@ export class ProjectExporter extends DurableObject<Bindings> {
     const { batch, acks } = this.#snapshot(projectId, config, started);
     if (batch.series.length === 0) return summary;
 
-    let headers: { name: string; value: string }[] = [];
-    try {
-      headers = await this.#openHeaders(projectId);
-    } catch (err) {
-      if (!(err instanceof CredentialsUnreadableError)) throw err;
+    let headers: OpenHeader[] = [];
+    const refused = this.#refusedEndpoint(config.endpoint);
+    if (refused !== null) {
       summary.ok = false;
-      summary.error = describeFailure({ kind: "credentials_unreadable", message: err.message }, config.destination);
+      summary.error = describeFailure(refused, config.destination);
+    } else {
+      const origin = originOf(config.endpoint);
+      const opened = await this.#credentials.forSend(undefined, origin, origin);
+      if (opened.kind === "ok") headers = opened.value;
+      else {
+        summary.ok = false;
+        summary.error = describeFailure(unreadableFailure(opened), config.destination);
+      }
     }
 
     const delta = config.temporality === "delta";
@@ -656,10 +648,8 @@ export class ProjectExporter extends DurableObject<Bindings> {
       summary.bytes += body.byteLength;
       if (outcome.partialSuccess) {
         const ps = outcome.partialSuccess;
-        summary.warning = safeExcerpt(
-          `The destination accepted the push but rejected ${ps.rejectedDataPoints} data point(s)${ps.errorMessage ? `: ${ps.errorMessage}` : "."}`,
-          secrets,
-        );
+        const said = ps.errorMessage ? `: ${safeExcerpt(ps.errorMessage, secrets)}` : ".";
+        summary.warning = `The destination accepted the push but rejected ${ps.rejectedDataPoints} data point(s)${said}`;
       }
       this.ctx.storage.transactionSync(() => {
         for (const key of keys) {
@@ -678,7 +668,7 @@ export class ProjectExporter extends DurableObject<Bindings> {
     this.#store.saveStatus(status);
     if (status.pausedAt !== null) {
       console.warn(JSON.stringify({ event: "export_paused", project_id: projectId, consecutive_failures: status.consecutiveFailures }));
-      await this.ctx.storage.deleteAlarm();
+      await this.#syncAlarm();
     }
     return summary;
   }
@@ -703,32 +693,22 @@ export class ProjectExporter extends DurableObject<Bindings> {
     if (endpoint === undefined) {
       return fail(400, "invalid_request", "endpoint: required, no export is configured yet.");
     }
-    let headers: { name: string; value: string }[];
-    try {
-      if (input.headers === undefined) headers = await this.#openHeaders(projectId);
-      else {
-        const stored = this.#storedHeadersByName();
-        const cipher = await this.#cipherFor(projectId);
-        headers = [];
-        for (const [i, h] of input.headers.entries()) {
-          if (h.value !== undefined) headers.push({ name: h.name, value: h.value });
-          else {
-            const kept = stored.get(h.name.toLowerCase());
-            if (!kept) return missingHeaderValue(i, h.name);
-            headers.push({ name: h.name, value: await cipher.open(kept.name, kept.sealed) });
-          }
-        }
-      }
-    } catch (err) {
-      if (!(err instanceof CredentialsUnreadableError)) throw err;
-      const d = describeFailure({ kind: "credentials_unreadable", message: err.message }, input.destination ?? stored?.destination ?? "custom");
+    const destination = input.destination ?? stored?.destination ?? "custom";
+    const notSent = (failure: SendFailure): Result<ConnectionTestResult> => {
+      const d = describeFailure(failure, destination);
       return {
         ok: true,
         value: { ok: false, url: metricsUrl(endpoint), http_status: null, latency_ms: 0, classification: d.classification, message: d.message, hint: d.hint, response_excerpt: "" },
       };
-    }
+    };
+    // A saved endpoint may have become private for this deployment (the worker checks unsaved ones).
+    const refused = input.endpoint === undefined ? this.#refusedEndpoint(endpoint) : null;
+    if (refused !== null) return notSent(refused);
+    const resolved = await this.#credentials.forSend(input.headers, stored && originOf(stored.endpoint), originOf(endpoint));
+    if (resolved.kind === "unreadable") return notSent(unreadableFailure(resolved));
+    if (resolved.kind !== "ok") return headerFailure(resolved, "test");
+    const headers = resolved.value;
     this.#testTimes.push(nowMs);
-    const destination = input.destination ?? stored?.destination ?? "custom";
     const protocol = input.protocol ?? stored?.protocol ?? "http/protobuf";
     const compression = input.compression ?? stored?.compression ?? "gzip";
     const empty: ExportBatch = { timeMs: nowMs, temporality: "cumulative", bounds: this.#bounds(stored).slice(), series: [] };
@@ -780,8 +760,30 @@ export class ProjectExporter extends DurableObject<Bindings> {
   }
 }
 
-function missingHeaderValue(index: number, name: string): { ok: false; error: ErrorBody } {
-  return fail(400, "invalid_request", `headers[${index}].value: required, no value is stored for header "${name}".`);
+/** A header resolution that stops a save or a test, as the API error it is. */
+function headerFailure(r: Exclude<Resolution<unknown>, { kind: "ok" }>, during: "save" | "test"): { ok: false; error: ErrorBody } {
+  switch (r.kind) {
+    case "missing_value":
+      return fail(400, "invalid_request", `headers[${r.index}].value: required, no value is stored for header "${r.name}".`);
+    case "values_required": {
+      const names = r.names.map((n) => `"${n}"`).join(", ");
+      return fail(
+        400,
+        "header_values_required",
+        `headers: stored header values are only sent to the origin they were saved for (${r.from}); ` +
+          `to ${during === "save" ? "save an endpoint on" : "test"} ${r.to}, enter the value${r.names.length > 1 ? "s" : ""} of ${names} again.`,
+      );
+    }
+    case "unreadable":
+      return fail(400, "invalid_request", `headers: the stored value of "${r.name}" cannot be decrypted; enter it again.`);
+  }
+}
+
+function unreadableFailure(r: Exclude<Resolution<unknown>, { kind: "ok" }>): SendFailure {
+  // values_required / missing_value cannot happen for the saved endpoint's own origin unless the
+  // stored rows were altered; either way nothing may be sent.
+  const message = r.kind === "unreadable" ? r.message : "stored header values were saved for another origin";
+  return { kind: "credentials_unreadable", message };
 }
 
 /** The failure with any response text made safe to show and store. */

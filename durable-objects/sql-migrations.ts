@@ -96,6 +96,11 @@ export const MIGRATIONS: readonly SqlMigration[] = [
       ) WITHOUT ROWID;
     `,
   },
+  {
+    id: 2,
+    description: "export headers remember the origin they were sealed for (NULL: sealed before the origin binding)",
+    sql: `ALTER TABLE export_headers ADD COLUMN origin TEXT;`,
+  },
 ];
 
 /** Applies the migrations not applied yet, all in one transaction. */

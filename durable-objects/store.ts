@@ -11,6 +11,13 @@ import { INITIAL_STATUS, type ExportStatus, type StoredConfig } from "../src/exp
 
 type Row = Record<string, SqlStorageValue>;
 
+/** One stored export header: its sealed value and the origin it may be sent to (null: sealed before that binding). */
+export interface SealedHeader {
+  name: string;
+  origin: string | null;
+  sealed: SealedValue;
+}
+
 // Histograms are stored compactly: [count, sum, min|null, max|null, ...buckets] per field.
 type PackedHistogram = (number | null)[];
 
@@ -112,12 +119,13 @@ export class ProjectStore {
     this.sql.exec("DELETE FROM export_headers");
   }
 
-  headers(): { name: string; sealed: SealedValue }[] {
+  headers(): SealedHeader[] {
     return this.sql
-      .exec<Row>("SELECT name, key_version, iv, ciphertext FROM export_headers ORDER BY position")
+      .exec<Row>("SELECT name, origin, key_version, iv, ciphertext FROM export_headers ORDER BY position")
       .toArray()
       .map((r) => ({
         name: r.name as string,
+        origin: r.origin as string | null,
         sealed: {
           keyVersion: r.key_version as string,
           iv: new Uint8Array(r.iv as ArrayBuffer),
@@ -126,13 +134,14 @@ export class ProjectStore {
       }));
   }
 
-  replaceHeaders(headers: { name: string; sealed: SealedValue }[]): void {
+  replaceHeaders(headers: readonly SealedHeader[]): void {
     this.sql.exec("DELETE FROM export_headers");
     headers.forEach((h, i) => {
       this.sql.exec(
-        "INSERT INTO export_headers (name, position, key_version, iv, ciphertext) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO export_headers (name, position, origin, key_version, iv, ciphertext) VALUES (?, ?, ?, ?, ?, ?)",
         h.name,
         i,
+        h.origin,
         h.sealed.keyVersion,
         h.sealed.iv,
         h.sealed.ciphertext,
@@ -305,6 +314,10 @@ export class ProjectStore {
   counts(): { series: number; hostReports: number; batches: number } {
     const one = (table: string) => this.sql.exec<{ n: number }>(`SELECT COUNT(*) AS n FROM ${table}`).one().n;
     return { series: one("series"), hostReports: one("host_reports"), batches: one("batches") };
+  }
+
+  hasBatches(): boolean {
+    return this.sql.exec("SELECT 1 FROM batches LIMIT 1").toArray().length > 0;
   }
 
   deleteBatchesOlderThan(cutoffMs: number): void {

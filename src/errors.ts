@@ -7,6 +7,7 @@ import type { ContentfulStatusCode } from "hono/utils/http-status";
 export type ErrorCode =
   | "invalid_request"
   | "invalid_json"
+  | "header_values_required"
   | "unsupported_media_type"
   | "payload_too_large"
   | "unauthorized"

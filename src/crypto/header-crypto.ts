@@ -4,8 +4,11 @@
  * - Per-project key: HKDF-SHA-256 from HEADER_ENCRYPTION_KEY with the project id as `info`, so a
  *   leaked project key exposes one project only.
  * - Fresh random 96-bit IV per value.
- * - Additional authenticated data binds project id, header name (lower-cased) and key version:
- *   a ciphertext copied to another project or header, or relabelled to another key, fails to open.
+ * - Additional authenticated data binds project id, header name (lower-cased), the origin (scheme,
+ *   host, port) the value was saved for, and key version: a ciphertext copied to another project or
+ *   header, relabelled to another key, or presented for another origin, fails to open.
+ * - Values sealed before the origin binding (origin `null`: AAD without it) still open, and are
+ *   re-sealed with their origin by the object (credentials.ts) on load and on every alarm.
  * - Key version: the first 8 bytes (hex) of SHA-256 of the master key. It identifies which master
  *   sealed a value so rotation (HEADER_ENCRYPTION_KEY_PREVIOUS) can open old values and re-seal them.
  */
@@ -48,8 +51,12 @@ async function deriveProjectKey(master: Uint8Array, projectId: string): Promise<
   return { version: await keyVersion(master), key };
 }
 
-function aad(projectId: string, headerName: string, version: string): Uint8Array {
-  return new TextEncoder().encode(`${projectId}\n${headerName.toLowerCase()}\n${version}`);
+/** `origin` null: the AAD of values sealed before the origin binding (open only, never sealed). */
+function aad(projectId: string, headerName: string, origin: string | null, version: string): Uint8Array {
+  const name = headerName.toLowerCase();
+  return new TextEncoder().encode(
+    origin === null ? `${projectId}\n${name}\n${version}` : `v2\n${projectId}\n${name}\n${origin}\n${version}`,
+  );
 }
 
 /** Seals and opens one project's header values; derive once per project and reuse. */
@@ -70,18 +77,22 @@ export class HeaderCipher {
     return this.current.version;
   }
 
-  async seal(headerName: string, value: string): Promise<SealedValue> {
+  /** Seals a value for one header name, to be sent only to `origin` (`new URL(endpoint).origin`). */
+  async seal(headerName: string, origin: string, value: string): Promise<SealedValue> {
     const iv = crypto.getRandomValues(new Uint8Array(IV_BYTES));
     const ciphertext = await crypto.subtle.encrypt(
-      { name: "AES-GCM", iv, additionalData: aad(this.projectId, headerName, this.current.version) },
+      { name: "AES-GCM", iv, additionalData: aad(this.projectId, headerName, origin, this.current.version) },
       this.current.key,
       new TextEncoder().encode(value),
     );
     return { keyVersion: this.current.version, iv, ciphertext: new Uint8Array(ciphertext) };
   }
 
-  /** Opens a value; throws CredentialsUnreadableError (never the value) when it cannot. */
-  async open(headerName: string, sealed: SealedValue): Promise<string> {
+  /**
+   * Opens a value sealed for `origin` (null: sealed before the origin binding); throws
+   * CredentialsUnreadableError (never the value) when it cannot.
+   */
+  async open(headerName: string, origin: string | null, sealed: SealedValue): Promise<string> {
     const key =
       sealed.keyVersion === this.current.version
         ? this.current
@@ -95,18 +106,20 @@ export class HeaderCipher {
     }
     try {
       const plain = await crypto.subtle.decrypt(
-        { name: "AES-GCM", iv: sealed.iv, additionalData: aad(this.projectId, headerName, key.version) },
+        { name: "AES-GCM", iv: sealed.iv, additionalData: aad(this.projectId, headerName, origin, key.version) },
         key.key,
         sealed.ciphertext,
       );
       return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(plain);
     } catch {
-      throw new CredentialsUnreadableError(`header "${headerName}" could not be decrypted (tampered or sealed for another project)`);
+      throw new CredentialsUnreadableError(
+        `header "${headerName}" could not be decrypted (tampered with, or sealed for another project or origin)`,
+      );
     }
   }
 
-  /** True when a value was sealed under the previous key and should be re-sealed. */
-  needsReseal(sealed: SealedValue): boolean {
-    return sealed.keyVersion !== this.current.version;
+  /** True when a value was sealed under the previous key, or before the origin binding, and should be re-sealed. */
+  needsReseal(origin: string | null, sealed: SealedValue): boolean {
+    return origin === null || sealed.keyVersion !== this.current.version;
   }
 }

@@ -17,6 +17,7 @@ export function isRetryable(failure: SendFailure): boolean {
     case "http":
       return RETRYABLE_STATUSES.has(failure.status);
     case "credentials_unreadable":
+    case "endpoint_not_allowed":
       return false;
   }
 }

@@ -108,23 +108,27 @@ async function d1Rows(): Promise<{ tables: string[]; rows: ScannedRow[] }> {
   return { tables, rows };
 }
 
-async function storedSealed(project: string): Promise<{ name: string; sealed: SealedValue }[]> {
+/** The origin every test endpoint below is on. */
+const ORIGIN = "https://otlp.example.com";
+
+async function storedSealed(project: string): Promise<{ name: string; origin: string | null; sealed: SealedValue }[]> {
   return runInDurableObject(projectStub(project), (_instance, state) =>
     state.storage.sql
-      .exec<{ name: string; key_version: string; iv: ArrayBuffer; ciphertext: ArrayBuffer }>(
-        "SELECT name, key_version, iv, ciphertext FROM export_headers ORDER BY position",
+      .exec<{ name: string; origin: string | null; key_version: string; iv: ArrayBuffer; ciphertext: ArrayBuffer }>(
+        "SELECT name, origin, key_version, iv, ciphertext FROM export_headers ORDER BY position",
       )
       .toArray()
-      .map((r) => ({ name: r.name, sealed: { keyVersion: r.key_version, iv: new Uint8Array(r.iv), ciphertext: new Uint8Array(r.ciphertext) } })),
+      .map((r) => ({ name: r.name, origin: r.origin, sealed: { keyVersion: r.key_version, iv: new Uint8Array(r.iv), ciphertext: new Uint8Array(r.ciphertext) } })),
   );
 }
 
-async function insertSealed(project: string, name: string, sealed: SealedValue): Promise<void> {
+async function insertSealed(project: string, name: string, sealed: SealedValue, origin: string | null = ORIGIN): Promise<void> {
   await runInDurableObject(projectStub(project), (_instance, state) => {
     state.storage.sql.exec("DELETE FROM export_headers");
     state.storage.sql.exec(
-      "INSERT INTO export_headers (name, position, key_version, iv, ciphertext) VALUES (?, 0, ?, ?, ?)",
+      "INSERT INTO export_headers (name, position, origin, key_version, iv, ciphertext) VALUES (?, 0, ?, ?, ?, ?)",
       name,
+      origin,
       sealed.keyVersion,
       sealed.iv,
       sealed.ciphertext,
@@ -259,12 +263,12 @@ describe("sealing", () => {
 
   it("the same cipher seals the same value differently each time, and opens each", async () => {
     const cipher = await HeaderCipher.forProject("p-sealtest", MASTER_KEY, null);
-    const a = await cipher.seal("X-Api-Key", "value");
-    const b = await cipher.seal("X-Api-Key", "value");
+    const a = await cipher.seal("X-Api-Key", ORIGIN, "value");
+    const b = await cipher.seal("X-Api-Key", ORIGIN, "value");
     expect(toHex(a.iv)).not.toBe(toHex(b.iv));
-    expect(await cipher.open("X-Api-Key", a)).toBe("value");
-    expect(await cipher.open("x-api-key", b)).toBe("value"); // header names are case-insensitive
-    expect(cipher.needsReseal(a)).toBe(false);
+    expect(await cipher.open("X-Api-Key", ORIGIN, a)).toBe("value");
+    expect(await cipher.open("x-api-key", ORIGIN, b)).toBe("value"); // header names are case-insensitive
+    expect(cipher.needsReseal(ORIGIN, a)).toBe(false);
   });
 });
 
@@ -278,7 +282,7 @@ describe("a ciphertext does not open anywhere else", () => {
     await insertSealed(target, copied!.name, copied!.sealed);
 
     const targetCipher = await HeaderCipher.forProject(target, MASTER_KEY, null);
-    await expectUnreadable(targetCipher.open(copied!.name, copied!.sealed), "belongs-to-source-only");
+    await expectUnreadable(targetCipher.open(copied!.name, ORIGIN, copied!.sealed), "belongs-to-source-only");
 
     const r = await call("POST", `${exportPath(target)}/test`);
     expect(r.status).toBe(200);
@@ -287,7 +291,7 @@ describe("a ciphertext does not open anywhere else", () => {
     expect(fetchSpy).not.toHaveBeenCalled();
     // The source still opens its own.
     const sourceCipher = await HeaderCipher.forProject(source, MASTER_KEY, null);
-    expect(await sourceCipher.open(copied!.name, copied!.sealed)).toBe("belongs-to-source-only");
+    expect(await sourceCipher.open(copied!.name, ORIGIN, copied!.sealed)).toBe("belongs-to-source-only");
   });
 
   it("moved to another header name of the same project: it fails to open", async () => {
@@ -295,7 +299,7 @@ describe("a ciphertext does not open anywhere else", () => {
     await put(project, { endpoint: "https://otlp.example.com", headers: [{ name: "X-Api-Key", value: "bound-to-x-api-key" }] });
     const [stored] = await storedSealed(project);
     const cipher = await HeaderCipher.forProject(project, MASTER_KEY, null);
-    await expectUnreadable(cipher.open("Authorization", stored!.sealed), "bound-to-x-api-key");
+    await expectUnreadable(cipher.open("Authorization", ORIGIN, stored!.sealed), "bound-to-x-api-key");
 
     await insertSealed(project, "Authorization", stored!.sealed);
     const r = await call("POST", `${exportPath(project)}/test`);
@@ -305,7 +309,7 @@ describe("a ciphertext does not open anywhere else", () => {
 
   it("a tampered IV, ciphertext, tag or key version fails to open", async () => {
     const cipher = await HeaderCipher.forProject("p-tamper01", MASTER_KEY, null);
-    const sealed = await cipher.seal("X-Api-Key", "tamper-target-value");
+    const sealed = await cipher.seal("X-Api-Key", ORIGIN, "tamper-target-value");
     const last = sealed.ciphertext.length - 1;
     const tampered: SealedValue[] = [
       { ...sealed, iv: flipBit(sealed.iv, 0) },
@@ -314,8 +318,8 @@ describe("a ciphertext does not open anywhere else", () => {
       { ...sealed, ciphertext: sealed.ciphertext.slice(0, last) },
       { ...sealed, keyVersion: "0000000000000000" },
     ];
-    for (const t of tampered) await expectUnreadable(cipher.open("X-Api-Key", t), "tamper-target-value");
-    expect(await cipher.open("X-Api-Key", sealed)).toBe("tamper-target-value");
+    for (const t of tampered) await expectUnreadable(cipher.open("X-Api-Key", ORIGIN, t), "tamper-target-value");
+    expect(await cipher.open("X-Api-Key", ORIGIN, sealed)).toBe("tamper-target-value");
   });
 
   it("a value sealed under a key the object no longer has fails closed, without a request", async () => {
@@ -323,7 +327,7 @@ describe("a ciphertext does not open anywhere else", () => {
     await put(project, { endpoint: "https://otlp.example.com" });
     const retired = crypto.getRandomValues(new Uint8Array(32));
     const old = await HeaderCipher.forProject(project, retired, null);
-    await insertSealed(project, "X-Api-Key", await old.seal("X-Api-Key", "sealed-under-retired-key"));
+    await insertSealed(project, "X-Api-Key", await old.seal("X-Api-Key", ORIGIN, "sealed-under-retired-key"));
     const r = await call("POST", `${exportPath(project)}/test`);
     expect(r.body).toMatchObject({ ok: false, classification: "credentials_unreadable" });
     expect(r.text).not.toContain("sealed-under-retired-key");
@@ -336,29 +340,29 @@ describe("rotation of HEADER_ENCRYPTION_KEY", () => {
     const oldMaster = crypto.getRandomValues(new Uint8Array(32));
     const newMaster = crypto.getRandomValues(new Uint8Array(32));
     const before = await HeaderCipher.forProject("p-rotate01", oldMaster, null);
-    const sealed = await before.seal("Authorization", "Bearer rotate-me-123");
+    const sealed = await before.seal("Authorization", ORIGIN, "Bearer rotate-me-123");
 
     const during = await HeaderCipher.forProject("p-rotate01", newMaster, oldMaster);
     expect(during.currentVersion).not.toBe(sealed.keyVersion);
-    expect(await during.open("Authorization", sealed)).toBe("Bearer rotate-me-123");
-    expect(during.needsReseal(sealed)).toBe(true);
+    expect(await during.open("Authorization", ORIGIN, sealed)).toBe("Bearer rotate-me-123");
+    expect(during.needsReseal(ORIGIN, sealed)).toBe(true);
 
-    const resealed = await during.seal("Authorization", await during.open("Authorization", sealed));
+    const resealed = await during.seal("Authorization", ORIGIN, await during.open("Authorization", ORIGIN, sealed));
     expect(resealed.keyVersion).toBe(during.currentVersion);
-    expect(during.needsReseal(resealed)).toBe(false);
+    expect(during.needsReseal(ORIGIN, resealed)).toBe(false);
 
     // Once the previous key is dropped, only re-sealed values open.
     const after = await HeaderCipher.forProject("p-rotate01", newMaster, null);
-    expect(await after.open("Authorization", resealed)).toBe("Bearer rotate-me-123");
-    await expectUnreadable(after.open("Authorization", sealed), "rotate-me-123");
+    expect(await after.open("Authorization", ORIGIN, resealed)).toBe("Bearer rotate-me-123");
+    await expectUnreadable(after.open("Authorization", ORIGIN, sealed), "rotate-me-123");
   });
 
   it("the previous key does not open values of another project", async () => {
     const oldMaster = crypto.getRandomValues(new Uint8Array(32));
     const newMaster = crypto.getRandomValues(new Uint8Array(32));
-    const sealed = await (await HeaderCipher.forProject("p-rotate02", oldMaster, null)).seal("X-Api-Key", "v");
+    const sealed = await (await HeaderCipher.forProject("p-rotate02", oldMaster, null)).seal("X-Api-Key", ORIGIN, "v");
     const other = await HeaderCipher.forProject("p-rotate03", newMaster, oldMaster);
-    await expectUnreadable(other.open("X-Api-Key", sealed));
+    await expectUnreadable(other.open("X-Api-Key", ORIGIN, sealed));
   });
 });
 

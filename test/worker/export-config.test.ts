@@ -7,6 +7,7 @@ import { afterEach, beforeAll, beforeEach, describe, expect, it, vi, type MockIn
 import { HeaderCipher } from "../../src/crypto/header-crypto";
 import { DEFAULT_HISTOGRAM_BOUNDS_MS } from "../../src/export/metric-definitions";
 import { call, createProject, projectStub, type ApiResponse } from "./helpers";
+import { scheduledPushAt } from "./fault-helpers";
 
 const MASTER_KEY = Uint8Array.from(atob(env.HEADER_ENCRYPTION_KEY), (c) => c.charCodeAt(0));
 
@@ -14,6 +15,7 @@ const exportPath = (project: string) => `/v1/projects/${project}/metrics-export`
 
 interface StoredHeader {
   name: string;
+  origin: string | null;
   key_version: string;
   iv: ArrayBuffer;
   ciphertext: ArrayBuffer;
@@ -21,7 +23,7 @@ interface StoredHeader {
 
 async function storedHeaders(project: string): Promise<StoredHeader[]> {
   return runInDurableObject(projectStub(project), (_instance, state) =>
-    state.storage.sql.exec<StoredHeader & Record<string, SqlStorageValue>>("SELECT name, key_version, iv, ciphertext FROM export_headers ORDER BY position").toArray(),
+    state.storage.sql.exec<StoredHeader & Record<string, SqlStorageValue>>("SELECT name, origin, key_version, iv, ciphertext FROM export_headers ORDER BY position").toArray(),
   );
 }
 
@@ -32,7 +34,7 @@ function hex(buffer: ArrayBuffer): string {
 /** Opens a stored header value the way the object does, from the raw row. */
 async function openStored(project: string, header: StoredHeader): Promise<string> {
   const cipher = await HeaderCipher.forProject(project, MASTER_KEY, null);
-  return cipher.open(header.name, { keyVersion: header.key_version, iv: new Uint8Array(header.iv), ciphertext: new Uint8Array(header.ciphertext) });
+  return cipher.open(header.name, header.origin, { keyVersion: header.key_version, iv: new Uint8Array(header.iv), ciphertext: new Uint8Array(header.ciphertext) });
 }
 
 /** Everything stored about the export, raw, plus what GET shows. */
@@ -157,7 +159,7 @@ describe("PUT defaults", () => {
       headers: [{ name: "DD-API-KEY" }],
       status: { state: "disabled", next_push_at: null },
     });
-    expect(await alarmOf(project)).toBeNull();
+    expect(await scheduledPushAt(project)).toBeNull();
   });
 
   it("histogram_bounds_ms: null resets to the default bounds", async () => {
@@ -169,7 +171,7 @@ describe("PUT defaults", () => {
 });
 
 describe("PUT headers", () => {
-  it("a header without value keeps the stored value (same ciphertext); headers not listed are removed", async () => {
+  it("a header without value keeps the stored value (same ciphertext) on a new path of the same origin; headers not listed are removed", async () => {
     const project = await createProject();
     await put(project, {
       endpoint: "https://otlp-gateway.example.net/otlp",
@@ -179,8 +181,8 @@ describe("PUT headers", () => {
       ],
     });
     const [auth] = await storedHeaders(project);
-    const r = await put(project, { endpoint: "https://otlp-gateway-2.example.net/otlp", headers: [{ name: "Authorization" }] });
-    expect(r.body.endpoint).toBe("https://otlp-gateway-2.example.net/otlp");
+    const r = await put(project, { endpoint: "https://otlp-gateway.example.net:443/v2/otlp", headers: [{ name: "Authorization" }] });
+    expect(r.body.endpoint).toBe("https://otlp-gateway.example.net:443/v2/otlp");
     expect(r.body.headers).toEqual([{ name: "Authorization" }]);
     const after = await storedHeaders(project);
     expect(after).toHaveLength(1);
@@ -260,7 +262,7 @@ describe("PATCH", () => {
     const headersAfter = await storedHeaders(project);
     expect(headersAfter.map((h) => [h.name, hex(h.iv), hex(h.ciphertext)])).toEqual(headersBefore.map((h) => [h.name, hex(h.iv), hex(h.ciphertext)]));
     expect(await openStored(project, headersAfter[0]!)).toBe("Basic cGF0Y2gtcHJlc2VydmVk");
-    expect(await alarmOf(project)).toBeNull();
+    expect(await scheduledPushAt(project)).toBeNull();
 
     const enabled = await call("PATCH", exportPath(project), { body: { enabled: true } });
     expect(enabled.body.status.state).toBe("pending");

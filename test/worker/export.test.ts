@@ -14,6 +14,7 @@ import {
   type ScriptedResponse,
 } from "../receiver/client";
 import { call, createIngestKey, createProject, preview, pointFor, projectStub } from "./helpers";
+import { scheduledPushAt } from "./fault-helpers";
 
 const APP = { appName: "my-model", region: "us-east-1" };
 
@@ -391,7 +392,7 @@ describe("schedule", () => {
     const off = await call("PATCH", `/v1/projects/${t.projectId}/metrics-export`, { body: { enabled: false } });
     expect(off.body.status.state).toBe("disabled");
     const stub = projectStub(t.projectId);
-    expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).toBeNull();
+    expect(await scheduledPushAt(t.projectId)).toBeNull();
     expect((await t.flush()).status).toBe(409);
     await t.runs(3);
     const p = await call("GET", `/v1/projects/${t.projectId}/metrics-export/preview`);
@@ -453,7 +454,7 @@ describe("Test Connection", () => {
 
   it("reports a closed port as network and a hanging endpoint as timeout", async () => {
     const t = await setup();
-    const closed = await call("POST", `/v1/projects/${t.projectId}/metrics-export/test`, { body: { endpoint: "http://127.0.0.1:9" } });
+    const closed = await call("POST", `/v1/projects/${t.projectId}/metrics-export/test`, { body: { endpoint: "http://127.0.0.1:9", headers: [] } });
     expect(closed.body).toMatchObject({ ok: false, classification: "network", http_status: null });
     await script(t.ns, [{ hang: true }]);
     const hung = await call("POST", `/v1/projects/${t.projectId}/metrics-export/test`);

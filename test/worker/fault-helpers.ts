@@ -5,6 +5,8 @@
  * of src/aggregation, so the two cannot share a mistake.
  */
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { expect } from "vitest";
+import { IDLE_HOUSEKEEPING_MS } from "../../durable-objects/project-exporter";
 import {
   findMetric,
   histogramValue,
@@ -245,6 +247,20 @@ export async function pushFromAlarm(projectId: string): Promise<boolean> {
 
 export function alarmAt(projectId: string): Promise<number | null> {
   return runInDurableObject(projectStub(projectId), (_i, state) => state.storage.getAlarm());
+}
+
+/**
+ * The alarm when it is a push (it equals the status' next_push_at), else null. While nothing is
+ * pushed (disabled, paused) the object may still hold an idle housekeeping alarm, at least
+ * IDLE_HOUSEKEEPING_MS after the last housekeeping; this checks that it is not sooner.
+ */
+export async function scheduledPushAt(projectId: string): Promise<number | null> {
+  const alarm = await alarmAt(projectId);
+  const view = await call("GET", `/v1/projects/${projectId}/metrics-export`);
+  const next = view.body.status.next_push_at as string | null;
+  if (alarm !== null && next !== null && alarm === Date.parse(next)) return alarm;
+  if (alarm !== null) expect(alarm).toBeGreaterThan(Date.now() + IDLE_HOUSEKEEPING_MS - 10 * 60_000);
+  return null;
 }
 
 /** Polls the receiver until the namespace has seen `n` requests. */

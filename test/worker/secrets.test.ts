@@ -258,7 +258,11 @@ describe("planted header values", () => {
     expect((await api("POST", `${path}/test`, { token: key })).body.classification).toBe("timeout");
     await script(ns, [{ status: 302, headers: { location: `https://elsewhere.example/?k=${planted[1]!.value}` }, body: bodyQuotingEverything }]);
     expect((await api("POST", `${path}/test`, { token: key })).body.classification).toBe("not_found");
-    const refused = await api("POST", `${path}/test`, { token: key, body: { endpoint: "http://127.0.0.1:1" } });
+    // Another origin: the stored values are not sent there (400, nothing sent); without them it is tried.
+    const otherOrigin = await api("POST", `${path}/test`, { token: key, body: { endpoint: "http://127.0.0.1:1" } });
+    expect(otherOrigin.status).toBe(400);
+    expect(otherOrigin.body.error.code).toBe("header_values_required");
+    const refused = await api("POST", `${path}/test`, { token: key, body: { endpoint: "http://127.0.0.1:1", headers: [] } });
     expect(refused.body.classification).toBe("network");
 
     // Pushes whose failures quote the credentials: last_error, flush error, status warning.
@@ -353,6 +357,41 @@ describe("planted header values", () => {
     expect(tested.body.response_excerpt).toContain("for instance 987654");
     const needles = needlesOf(planted);
     expect([...responseLeaks(needles), ...(await storageLeaks([t.project], needles))]).toEqual([]);
+  });
+  // Echoes the exact-match masking used to miss (issue 9, item 3): each form is served in a 401 body
+  // (Test Connection), a 400 body (a push's last_error) and a partial-success message (status.warning).
+  it.each<[string, (v: string) => string]>([
+    ["lower-cased", (v) => v.toLowerCase()],
+    ["lower-case percent-encoded", (v) => Array.from(v, (c) => `%${c.charCodeAt(0).toString(16).padStart(2, "0")}`).join("")],
+    ["HTML entities", (v) => Array.from(v, (c) => `&#${c.charCodeAt(0)};`).join("")],
+    ["\\u escapes", (v) => Array.from(v, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`).join("")],
+    ["base64", (v) => btoa(`k=${v}`)],
+    ["hex", (v) => toHex(utf8.encode(v))],
+    ["split by newlines", (v) => v.replace(/(.{4})/g, "$1\n")],
+    ["truncated", (v) => `${v.slice(0, 14)}…`],
+  ])("stay hidden when a destination echoes them %s", async (_label, encode) => {
+    const token = randomToken();
+    const planted: Planted[] = [{ name: "Authorization", value: `Bearer ${token}`, parts: [token] }];
+    const t = await configured(planted);
+    const echo = `invalid credentials: ${encode(planted[0]!.value)} (request 42)`;
+    await script(t.ns, [{ status: 401, body: echo }]);
+    const tested = await api("POST", `${exportPath(t.project)}/test`, { token: t.key });
+    expect(tested.body.classification).toBe("unauthorized");
+    await script(t.ns, [{ status: 400, body: echo }]);
+    expect((await api("POST", `${exportPath(t.project)}/flush`, { token: t.key })).body.ok).toBe(false);
+    await script(t.ns, [{ partialSuccess: { rejectedDataPoints: 1, errorMessage: echo } }]);
+    expect((await api("POST", `${exportPath(t.project)}/flush`, { token: t.key })).body.ok).toBe(true);
+    const view = await api("GET", exportPath(t.project), { token: t.key });
+    expect(view.body.status.warning).toMatch(/rejected 1 data point/);
+    const shown = [tested.text, view.text].join("\n");
+    // The token's runs of 8, in every encoding this test applied, appear nowhere we answered or stored.
+    const runs = Array.from({ length: token.length - 7 }, (_, i) => token.slice(i, i + 8));
+    for (const run of runs) {
+      for (const form of [run, encode(run)].filter((f) => f.length >= 8)) {
+        expect(shown.toLowerCase()).not.toContain(form.toLowerCase());
+      }
+    }
+    expect([...responseLeaks(needlesOf(planted)), ...(await storageLeaks([t.project], needlesOf(planted)))]).toEqual([]);
   });
 });
 
