@@ -82,7 +82,7 @@ function hintFor(classification: Classification, destination: Destination, failu
     case "timeout":
       return destination === "prometheus"
         ? "The endpoint did not answer in time. Confirm the host is publicly reachable and port 4318 (OTLP HTTP, not 4317 gRPC) is open to the internet."
-        : "The endpoint did not answer within 10 seconds. Check the URL and your platform's status page.";
+        : `The endpoint did not answer within ${failure.kind === "timeout" ? failure.timeoutMs / 1000 : 10} seconds. Check the URL and your platform's status page.`;
     case "network":
       return destination === "prometheus"
         ? "Could not connect. Confirm the host name resolves publicly, the host is reachable and port 4318 (OTLP HTTP, not 4317 gRPC) is open, and that its TLS certificate is valid when using https."

@@ -5,7 +5,7 @@
 import type { SendFailure } from "./send-outcome";
 
 export const MAX_RETRIES = 3;
-export const REQUEST_TIMEOUT_MS = 10_000;
+/** The longest `Retry-After` honoured (EXPORT_RETRY_AFTER_MAX_MS lowers it, for tests only). */
 export const MAX_RETRY_AFTER_MS = 30_000;
 const RETRYABLE_STATUSES: ReadonlySet<number> = new Set([429, 502, 503, 504]);
 
@@ -27,8 +27,8 @@ export function backoffMs(retry: number, baseMs: number, random: () => number = 
   return Math.round(baseMs * 2 ** (retry - 1) * (0.8 + 0.4 * random()));
 }
 
-/** `Retry-After` as delay in ms (seconds or HTTP date), capped at MAX_RETRY_AFTER_MS; null when absent or unreadable. */
-export function parseRetryAfter(value: string | null | undefined, nowMs: number): number | null {
+/** `Retry-After` as delay in ms (seconds or HTTP date), capped at `maxMs`; null when absent or unreadable. */
+export function parseRetryAfter(value: string | null | undefined, nowMs: number, maxMs = MAX_RETRY_AFTER_MS): number | null {
   if (value == null) return null;
   const text = value.trim();
   let ms: number;
@@ -38,13 +38,20 @@ export function parseRetryAfter(value: string | null | undefined, nowMs: number)
     if (!Number.isFinite(at)) return null;
     ms = Math.max(0, at - nowMs);
   }
-  return Math.min(ms, MAX_RETRY_AFTER_MS);
+  return Math.min(ms, maxMs);
 }
 
 /** Delay before retry number `retry` (1-based) after `failure`. */
-export function retryDelayMs(failure: SendFailure, retry: number, baseMs: number, nowMs: number, random?: () => number): number {
+export function retryDelayMs(
+  failure: SendFailure,
+  retry: number,
+  baseMs: number,
+  nowMs: number,
+  retryAfterMaxMs = MAX_RETRY_AFTER_MS,
+  random?: () => number,
+): number {
   if (failure.kind === "http") {
-    const retryAfter = parseRetryAfter(failure.retryAfter, nowMs);
+    const retryAfter = parseRetryAfter(failure.retryAfter, nowMs, retryAfterMaxMs);
     if (retryAfter !== null) return retryAfter;
   }
   return backoffMs(retry, baseMs, random);

@@ -187,6 +187,17 @@ export async function startReceiver(): Promise<Receiver> {
       body = "";
     }
     headers = { ...headers, ...lowerCaseKeys(scripted.headers ?? {}) };
+    if (scripted.trickleMs) {
+      res.writeHead(status, headers);
+      const timer = setInterval(() => res.write("."), scripted.trickleMs);
+      const stop = () => clearInterval(timer);
+      res.on("close", stop);
+      setTimeout(() => {
+        stop();
+        res.end();
+      }, 60_000).unref();
+      return;
+    }
     if (scripted.reset) {
       res.writeHead(status, { ...headers, "content-length": "1048576" });
       res.write("partial");

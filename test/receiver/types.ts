@@ -12,6 +12,8 @@ export interface ScriptedResponse {
   hang?: true;
   /** Write the status line and headers, part of a body, then destroy the socket. */
   reset?: true;
+  /** Write the status line and headers at once, then one body byte every this many ms (for up to a minute). */
+  trickleMs?: number;
   /** Answer with the request's headers as JSON, to prove what a client sent (and never leaks). */
   echoHeaders?: true;
   /** An ExportMetricsServiceResponse with partial_success, in the request's content type. */

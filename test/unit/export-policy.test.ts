@@ -55,8 +55,9 @@ describe("retry policy", () => {
     expect(parseRetryAfter("Thu, 26 Nov 2026 09:00:00 GMT", now)).toBe(0);
     expect(parseRetryAfter("soon", now)).toBeNull();
     expect(parseRetryAfter(null, now)).toBeNull();
+    expect(parseRetryAfter("7", now, 100)).toBe(100); // the cap is a setting (EXPORT_RETRY_AFTER_MAX_MS)
     expect(retryDelayMs({ kind: "http", status: 429, bodyExcerpt: "", retryAfter: "3" }, 1, 1000, now)).toBe(3000);
-    expect(retryDelayMs({ kind: "http", status: 503, bodyExcerpt: "", retryAfter: null }, 2, 1000, now, () => 0.5)).toBe(2000);
+    expect(retryDelayMs({ kind: "http", status: 503, bodyExcerpt: "", retryAfter: null }, 2, 1000, now, undefined, () => 0.5)).toBe(2000);
   });
 });
 
@@ -82,6 +83,8 @@ describe("classification", () => {
     expect(describeFailure(http(403), "datadog").hint).toMatch(/API key.*site/);
     expect(describeFailure(http(404), "grafana_cloud").hint).toContain("region");
     expect(describeFailure({ kind: "timeout", timeoutMs: 10_000 }, "prometheus").hint).toMatch(/publicly reachable.*4318/);
+    // The hint names the timeout in force (EXPORT_REQUEST_TIMEOUT_MS), not a fixed 10 seconds.
+    expect(describeFailure({ kind: "timeout", timeoutMs: 2_500 }, "custom").hint).toContain("within 2.5 seconds");
     expect(describeFailure(http(400, "invalid temporality and type combination"), "grafana_cloud").hint).toMatch(/delta.*cumulative|cumulative.*delta/);
     expect(describeFailure(http(400, "bad proto"), "grafana_cloud").hint).not.toContain("temporality");
     expect(describeFailure({ kind: "network", message: "connection refused" }, "custom")).toMatchObject({
@@ -169,7 +172,9 @@ describe("schedule", () => {
   it("spreads projects over the interval with a stable offset", () => {
     const offsets = new Set(Array.from({ length: 200 }, (_, i) => Math.floor(pushOffsetMs(`p-proj${i}`, 60_000) / 1000)));
     expect(offsets.size).toBeGreaterThan(40);
-    expect(pushOffsetMs("p-abc12345", 60_000)).toBe(pushOffsetMs("p-abc12345", 60_000));
+    // FNV-1a 32-bit of "p-abc12345" is 3,904,582,393 (computed independently): 3,904,582,393 mod 60,000.
+    expect(pushOffsetMs("p-abc12345", 60_000)).toBe(22_393);
+    expect(pushOffsetMs("p-abc12346", 60_000)).toBe(29_536);
   });
 
   it("next push is the first slot strictly after now", () => {
