@@ -39,6 +39,10 @@ export default defineConfig(async () => {
                   EXPORT_INTERVAL_SECONDS: "3600",
                   EXPORT_RETRY_BASE_MS: "5",
                   EXPORT_REQUEST_TIMEOUT_MS: "400",
+                  // Retry-After is honoured up to this (30 s in production), so tests do not sleep for real.
+                  EXPORT_RETRY_AFTER_MAX_MS: "150",
+                  // Tests flush one project many times a minute; the default of 6 is proven in test/e2e/hardening.test.ts.
+                  EXPORT_FLUSHES_PER_MINUTE: "1000",
                 },
               },
             }),

@@ -7,23 +7,26 @@
 import { DurableObject } from "cloudflare:workers";
 import type { Bindings } from "../src/context";
 import { computeGauges, reportRetentionMs, type HostReport } from "../src/aggregation/gauges";
+import { ledgerEntry } from "../src/aggregation/ledger-entry";
 import {
-  ackedAfterPush,
   cloneSeries,
+  cumulativeSeries,
   observeRun,
   newSeries,
   rebucket,
-  toExportSeries,
-  type AckedBaseline,
+  seriesLabels,
   type SeriesState,
+  type Snapshot,
 } from "../src/aggregation/series";
 import { HeaderCipher } from "../src/crypto/header-crypto";
 import type { ErrorBody, Result } from "../src/errors";
 import { describeFailure, type Classification } from "../src/export/classify";
-import { safeExcerpt } from "../src/export/redact";
-import { encodeBody, encodeInChunks, gzip, maxBodyBytes } from "../src/export/encode-push";
+import { afterRebucket, deltaSeries, delivered, NO_DELTA, unconfirmed, type DeltaState } from "../src/export/delta";
+import { redactFailure, safeExcerpt } from "../src/export/redact";
+import { dataPointCount, distinctSeries, encodeBody, encodeInChunks, gzip, maxBodyBytes } from "../src/export/encode-push";
+import { emptySummary, sendPush, type PushPort } from "../src/export/push";
 import { DEFAULT_HISTOGRAM_BOUNDS_MS } from "../src/export/metric-definitions";
-import type { ExportBatch, ExportSeries } from "../src/export/model";
+import type { ExportBatch, ExportSeries, HistogramValues } from "../src/export/model";
 import { serializeJson } from "../src/export/resource-metrics";
 import { nextPushAt } from "../src/export/schedule";
 import type { SendFailure } from "../src/export/send-outcome";
@@ -35,7 +38,7 @@ import {
   type PushSummary,
   type StoredConfig,
 } from "../src/export/status";
-import { sendOnce, sendWithRetries, type OtlpRequest, type Transport } from "../src/export/transport";
+import { realTransport, sendOnce } from "../src/export/transport";
 import { metricsUrl } from "../src/export/url";
 import { exportView, type ExportView } from "../src/export/view";
 import { settingsOf, type Settings } from "../src/settings";
@@ -59,11 +62,26 @@ const HOUSEKEEPING_EVERY_MS = 60_000;
  */
 export const IDLE_HOUSEKEEPING_MS = 60 * 60_000;
 export const CONNECTION_TESTS_PER_MINUTE = 10;
+/** The preview shows at most this many series by default (and MAX_PREVIEW_SERIES when asked). */
+export const DEFAULT_PREVIEW_SERIES = 20;
+export const MAX_PREVIEW_SERIES = 100;
 
 export interface IngestResult {
   accepted: number;
   duplicate: boolean;
+  /** All of this batch's rejections; for a duplicate, at most MAX_STORED_REJECTIONS of them. */
   rejected: SampleRejection[];
+  rejectedCount: number;
+}
+
+/** GET …/preview: what the next push would carry, bounded. */
+export interface Preview {
+  series: number;
+  data_points: number;
+  shown_series: number;
+  truncated: boolean;
+  /** The OTLP/JSON request of the first `shown_series` series (parsed: an ExportMetricsServiceRequest). */
+  request: { resourceMetrics: object[] };
 }
 
 /** Storage figures for operators and benchmarks. */
@@ -94,6 +112,8 @@ export interface FlushResult {
   bytes: number;
   duration_ms: number;
   error?: { http_status: number | null; classification: Classification; message: string; hint: string };
+  /** The configuration changed while the push ran: it stopped, and its outcome was not recorded. */
+  abandoned?: true;
 }
 
 export type SaveResult = ExportView & { warnings: string[] };
@@ -111,12 +131,20 @@ export class ProjectExporter extends DurableObject<Bindings> {
   #credentials: Credentials;
   #projectId: string | null = null;
   #series = new Map<string, SeriesState>();
+  /** Delta temporality's per-series state (src/export/delta.ts), by series key. */
+  #delta = new Map<string, DeltaState>();
+  /** Series past SERIES_RETENTION_HOURS: their next delivered push ends them, then they are deleted. */
+  #ending = new Set<string>();
   /** Latest report per host, grouped by series key. */
   #reports = new Map<string, Map<string, HostReport>>();
   #cipher: Promise<HeaderCipher> | null = null;
-  /** Pushes run one at a time (alarm and "send now" alike). */
-  #pushQueue: Promise<unknown> = Promise.resolve();
+  /** The push in flight (alarm and "send now" alike join it while its configuration is current). */
+  #running: { epoch: number; promise: Promise<PushSummary | "abandoned"> } | null = null;
+  /** Bumped by every configuration change; a push built from an older one is abandoned. */
+  #configEpoch = 0;
+  #pushAbort: AbortController | null = null;
   #testTimes: number[] = [];
+  #flushTimes: number[] = [];
   #lastHousekeepingMs = 0;
   #lastIngest: StorageStats["last_ingest"] = null;
   /** The alarm this instance last set (null: none, or not known since it started). */
@@ -131,6 +159,7 @@ export class ProjectExporter extends DurableObject<Bindings> {
         this.#load();
       } catch (err) {
         this.#series.clear();
+        this.#delta.clear();
         this.#reports.clear();
         throw err;
       }
@@ -142,25 +171,30 @@ export class ProjectExporter extends DurableObject<Bindings> {
   #load(): void {
     migrate(this.ctx.storage);
     this.#projectId = this.#store.meta("project_id");
-    for (const s of this.#store.allSeries()) this.#series.set(seriesKey(s.appName, s.region), s);
+    for (const { series, delta } of this.#store.allSeries()) {
+      const key = seriesKey(series.appName, series.region);
+      this.#series.set(key, series);
+      if (delta !== NO_DELTA) this.#delta.set(key, delta);
+    }
     for (const r of this.#store.allReports()) this.#putReport(r);
-    this.#settlePendingAcks();
+    this.#settleInterruptedPush();
   }
 
   /**
    * A delta push whose outcome was never recorded (the object died, or the push threw, between
-   * sending and bookkeeping): treat what it carried as delivered, so nothing is ever counted twice
-   * (delta points are delivered at most once).
+   * sending and bookkeeping) may or may not have been applied: what it carried becomes an
+   * unconfirmed interval, re-sent verbatim by the next push (src/export/delta.ts).
    */
-  #settlePendingAcks(): void {
-    const pending = this.#store.pendingAcks();
+  #settleInterruptedPush(): void {
+    const pending = this.#store.pendingSnapshots();
     if (pending.length === 0) return;
     this.ctx.storage.transactionSync(() => {
       for (const p of pending) {
-        const s = this.#series.get(seriesKey(p.appName, p.region));
-        if (!s) continue;
-        s.acked = p.acked;
-        this.#store.saveAcked(p.appName, p.region, p.acked);
+        const key = seriesKey(p.appName, p.region);
+        if (!this.#series.has(key)) continue;
+        const next = unconfirmed(this.#delta.get(key) ?? NO_DELTA, p.snapshot);
+        this.#delta.set(key, next);
+        this.#store.saveDelta(p.appName, p.region, next);
       }
       this.#store.clearPendingAcks();
     });
@@ -215,7 +249,7 @@ export class ProjectExporter extends DurableObject<Bindings> {
     this.#housekeeping(nowMs);
     const started = performance.now();
     const previous = this.#store.batch(hostId, batchId);
-    if (previous) return { accepted: previous.accepted, duplicate: true, rejected: previous.rejected };
+    if (previous) return { accepted: previous.accepted, duplicate: true, rejected: previous.examples, rejectedCount: previous.rejectedCount };
 
     const bounds = this.#bounds(this.#store.config());
     const touched = new Map<string, SeriesState>();
@@ -239,6 +273,7 @@ export class ProjectExporter extends DurableObject<Bindings> {
       }
       if (s) {
         rebucket(s, bounds, nowMs);
+        s.lastSampleMs = Math.max(s.lastSampleMs, nowMs);
         touched.set(key, s);
       }
       states.push(s);
@@ -294,16 +329,19 @@ export class ProjectExporter extends DurableObject<Bindings> {
     const accepted = sampleCount(samples) - rejected.length;
     let rowsWritten = 0;
     this.ctx.storage.transactionSync(() => {
-      for (const s of touched.values()) rowsWritten += this.#store.saveSeries(s);
+      for (const [key, s] of touched) rowsWritten += this.#store.saveSeries(s, this.#delta.get(key) ?? NO_DELTA);
       for (const r of reports.values()) rowsWritten += this.#store.saveReport(r);
-      rowsWritten += this.#store.saveBatch(hostId, batchId, nowMs, accepted, rejected);
+      rowsWritten += this.#store.saveBatch(hostId, batchId, nowMs, ledgerEntry(accepted, rejected));
     });
     this.#lastIngest = { samples: sampleCount(samples), series_touched: touched.size, rows_written: rowsWritten, duration_ms: performance.now() - started };
-    for (const [key, s] of touched) this.#series.set(key, s);
+    for (const [key, s] of touched) {
+      this.#series.set(key, s);
+      this.#ending.delete(key); // a sample brings an expiring series back
+    }
     for (const r of reports.values()) this.#putReport(r);
     // The first write of an object that has no alarm yet brings the idle housekeeping alarm.
     if (this.#alarmAt === null) void this.#syncAlarm().catch(() => {});
-    return { accepted, duplicate: false, rejected };
+    return { accepted, duplicate: false, rejected, rejectedCount: rejected.length };
   }
 
   storageStats(projectId: string): StorageStats {
@@ -329,6 +367,39 @@ export class ProjectExporter extends DurableObject<Bindings> {
     for (const [key, hosts] of this.#reports) {
       for (const [host, r] of hosts) if (r.timeMs < cutoff) hosts.delete(host);
       if (hosts.size === 0) this.#reports.delete(key);
+    }
+    this.#expireSeries(nowMs);
+  }
+
+  /**
+   * Series without a sample for SERIES_RETENTION_HOURS: while export runs, the next push ends them
+   * (points flagged NoRecordedValue, a staleness marker in Prometheus-style backends) and they are
+   * deleted once it is delivered; otherwise they are deleted now. Either way their slot under the
+   * series limit is free again, and a returning app starts new cumulative series.
+   */
+  #expireSeries(nowMs: number): void {
+    const cutoff = nowMs - this.#settings.seriesRetentionMs;
+    const expired = [...this.#series].filter(([, s]) => s.lastSampleMs < cutoff).map(([key]) => key);
+    if (expired.length === 0) return;
+    const config = this.#store.config();
+    const exporting = config !== null && config.enabled && this.#store.status().pausedAt === null;
+    if (exporting) for (const key of expired) this.#ending.add(key);
+    else this.#deleteSeries(expired);
+  }
+
+  #deleteSeries(keys: Iterable<string>): void {
+    const gone = [...keys].filter((key) => this.#series.has(key));
+    this.ctx.storage.transactionSync(() => {
+      for (const key of gone) {
+        const s = this.#series.get(key)!;
+        this.#store.deleteSeries(s.appName, s.region);
+      }
+    });
+    for (const key of gone) {
+      this.#series.delete(key);
+      this.#delta.delete(key);
+      this.#reports.delete(key);
+      this.#ending.delete(key);
     }
   }
 
@@ -362,6 +433,11 @@ export class ProjectExporter extends DurableObject<Bindings> {
       const copy = cloneSeries(s);
       if (rebucket(copy, bounds, nowMs)) rebucketed.push(copy);
     }
+    const deltas = new Map(rebucketed.map((s) => {
+      const key = seriesKey(s.appName, s.region);
+      return [key, afterRebucket(this.#delta.get(key) ?? NO_DELTA)] as const;
+    }));
+    this.#replaceConfiguration();
     this.ctx.storage.transactionSync(() => {
       this.#store.saveConfig(next);
       if (sealed !== null) this.#store.replaceHeaders(sealed);
@@ -369,9 +445,13 @@ export class ProjectExporter extends DurableObject<Bindings> {
       if (settingsChanged) status = statusAfterSave(status);
       status = { ...status, nextPushAt: next.enabled ? nextPushAt(projectId, this.#settings.exportIntervalMs, nowMs) : null };
       this.#store.saveStatus(status);
-      for (const s of rebucketed) this.#store.saveSeries(s);
+      for (const s of rebucketed) this.#store.saveSeries(s, deltas.get(seriesKey(s.appName, s.region))!);
     });
-    for (const s of rebucketed) this.#series.set(seriesKey(s.appName, s.region), s);
+    for (const s of rebucketed) {
+      const key = seriesKey(s.appName, s.region);
+      this.#series.set(key, s);
+      this.#delta.set(key, deltas.get(key)!);
+    }
     await this.#syncAlarm();
     return { ok: true, value: { ...this.#view(), warnings } };
   }
@@ -421,11 +501,18 @@ export class ProjectExporter extends DurableObject<Bindings> {
 
   async deleteExport(projectId: string): Promise<void> {
     this.#bind(projectId);
+    this.#replaceConfiguration();
     this.ctx.storage.transactionSync(() => {
       this.#store.deleteConfig();
       this.#store.saveStatus({ ...this.#store.status(), nextPushAt: null, pausedAt: null, consecutiveFailures: 0, lastError: null, warning: null });
     });
     await this.#syncAlarm();
+  }
+
+  /** A push built from the configuration being replaced stops: no further attempt, no recorded outcome. */
+  #replaceConfiguration(): void {
+    this.#configEpoch += 1;
+    this.#pushAbort?.abort();
   }
 
   /** Re-enables an export (paused after repeated failures, or disabled) and pushes promptly. */
@@ -502,7 +589,11 @@ export class ProjectExporter extends DurableObject<Bindings> {
     }
   }
 
-  /** "Send now": a real push outside the schedule; it counts toward pausing like a scheduled one. */
+  /**
+   * "Send now": a real push outside the schedule; it counts toward pausing like a scheduled one.
+   * While a push runs, another Send now joins it; at most EXPORT_FLUSHES_PER_MINUTE (6) a minute
+   * per project, 429 beyond.
+   */
   async flush(projectId: string): Promise<Result<FlushResult>> {
     this.#bind(projectId);
     const config = this.#store.config();
@@ -511,7 +602,17 @@ export class ProjectExporter extends DurableObject<Bindings> {
       return fail(409, "export_paused", "Export is paused after repeated failures; fix the destination, then POST …/metrics-export/resume.");
     }
     if (!config.enabled) return fail(409, "export_not_enabled", "Export is disabled; enable it (PATCH {\"enabled\": true}) to send.");
+    const nowMs = Date.now();
+    const limit = this.#settings.flushesPerMinute;
+    this.#flushTimes = this.#flushTimes.filter((t) => nowMs - t < 60_000);
+    if (this.#flushTimes.length >= limit) {
+      return fail(429, "rate_limited", `At most ${limit} "Send now" a minute per project (pushes run every interval anyway); try again shortly.`);
+    }
+    this.#flushTimes.push(nowMs);
     const summary = await this.#push(projectId);
+    if (summary === "abandoned") {
+      return { ok: true, value: { ok: false, abandoned: true, requests: 0, attempts: 0, data_points: 0, bytes: 0, duration_ms: Date.now() - nowMs } };
+    }
     const result: FlushResult = {
       ok: summary.ok,
       requests: summary.requests,
@@ -531,42 +632,63 @@ export class ProjectExporter extends DurableObject<Bindings> {
     return { ok: true, value: result };
   }
 
-  /** The OTLP/JSON body of the next push, for people to read. Works while disabled too. */
-  preview(projectId: string): unknown {
+  /**
+   * What the next push would carry, for people to read (works while disabled too): how many series
+   * and data points, and the OTLP/JSON of the first `limit` series.
+   */
+  preview(projectId: string, limit = DEFAULT_PREVIEW_SERIES): Preview {
     this.#bind(projectId);
-    const config = this.#store.config();
-    const batch = this.#snapshot(projectId, config, Date.now()).batch;
-    return JSON.parse(new TextDecoder().decode(serializeJson(batch)));
+    const { batch } = this.#snapshot(projectId, this.#store.config(), Date.now());
+    const shownKeys = new Set<string>();
+    const shown = batch.series.filter((s) => {
+      const key = seriesKey(s.appName, s.region);
+      if (!shownKeys.has(key) && shownKeys.size >= Math.min(limit, MAX_PREVIEW_SERIES)) return false;
+      shownKeys.add(key);
+      return true;
+    });
+    const total = distinctSeries(batch.series);
+    return {
+      series: total,
+      data_points: dataPointCount(batch.series),
+      shown_series: shownKeys.size,
+      truncated: shownKeys.size < total,
+      request: JSON.parse(new TextDecoder().decode(serializeJson({ ...batch, series: shown }))) as Preview["request"],
+    };
   }
 
-  #snapshot(projectId: string, config: StoredConfig | null, nowMs: number): { batch: ExportBatch; acks: Map<string, AckedBaseline> } {
+  /**
+   * The points of a push at `nowMs` (a series' points are consecutive) and, for delta, the snapshot
+   * each series' points would leave as delivered.
+   */
+  #snapshot(projectId: string, config: StoredConfig | null, nowMs: number): { batch: ExportBatch; snapshots: Map<string, Snapshot> } {
     const intervalMs = this.#settings.exportIntervalMs;
     const temporality = config?.temporality ?? "cumulative";
     const series: ExportSeries[] = [];
-    const acks = new Map<string, AckedBaseline>();
+    const snapshots = new Map<string, Snapshot>();
     for (const [key, s] of this.#series) {
+      const ending = this.#ending.has(key);
       const hosts = this.#reports.get(key);
-      const gauges = hosts ? computeGauges(hosts.values(), nowMs, intervalMs) : undefined;
-      series.push(toExportSeries(projectId, s, gauges, temporality));
-      acks.set(key, ackedAfterPush(s, nowMs));
+      const gauges = hosts && !ending ? computeGauges(hosts.values(), nowMs, intervalMs) : undefined;
+      if (temporality === "cumulative") {
+        series.push(ending ? endedSeries(projectId, s, s.countersStartMs, s.histogramsStartMs) : cumulativeSeries(projectId, s, gauges));
+        continue;
+      }
+      const state = this.#delta.get(key) ?? NO_DELTA;
+      const { points, snapshot } = deltaSeries(projectId, s, state, gauges, nowMs);
+      if (ending) {
+        const last = points.pop()!;
+        points.push(endedSeries(projectId, s, last.countersStartMs, last.histogramsStartMs));
+      }
+      series.push(...points);
+      snapshots.set(key, snapshot);
     }
-    return { batch: { timeMs: nowMs, temporality, bounds: this.#bounds(config).slice(), series }, acks };
+    return { batch: { timeMs: nowMs, temporality, bounds: this.#bounds(config).slice(), series }, snapshots };
   }
 
   /** The failure of an endpoint this deployment no longer allows (ALLOW_PRIVATE_ENDPOINTS turned off), or null. */
   #refusedEndpoint(endpoint: string): SendFailure | null {
     const check = checkEndpoint(endpoint, this.#settings.allowPrivateEndpoints);
     return check.ok ? null : { kind: "endpoint_not_allowed", message: check.message };
-  }
-
-  #transport(): Transport {
-    const timeoutMs = this.#settings.requestTimeoutMs;
-    return {
-      fetch: (input, init) => fetch(input, init),
-      sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
-      now: () => Date.now(),
-      timeoutMs,
-    };
   }
 
   /** Re-seals stored values sealed under the previous key or before the origin binding (every alarm). */
@@ -577,26 +699,34 @@ export class ProjectExporter extends DurableObject<Bindings> {
     if (resealed !== null) this.#store.replaceHeaders(resealed);
   }
 
-  #push(projectId: string): Promise<PushSummary> {
-    const run = this.#pushQueue.then(() => this.#pushNow(projectId));
-    this.#pushQueue = run.catch(() => {});
-    return run;
+  /** One push at a time: a push asked for while one runs for the current configuration joins it. */
+  #push(projectId: string): Promise<PushSummary | "abandoned"> {
+    const running = this.#running;
+    if (running && running.epoch === this.#configEpoch) return running.promise;
+    const promise = (async () => {
+      if (running) await running.promise.catch(() => {});
+      return this.#pushNow(projectId);
+    })();
+    const entry = { epoch: this.#configEpoch, promise };
+    this.#running = entry;
+    void promise.finally(() => {
+      if (this.#running === entry) this.#running = null;
+    }).catch(() => {});
+    return promise;
   }
 
-  async #pushNow(projectId: string): Promise<PushSummary> {
-    const started = Date.now();
+  async #pushNow(projectId: string): Promise<PushSummary | "abandoned"> {
+    const epoch = this.#configEpoch;
     const config = this.#store.config();
-    if (config === null || !config.enabled || this.#store.status().pausedAt !== null) {
-      return { ok: true, error: null, warning: null, requests: 0, attempts: 0, dataPoints: 0, bytes: 0, durationMs: 0 };
-    }
-    const settings = this.#settings;
-    this.#settlePendingAcks();
-    const summary: PushSummary = { ok: true, error: null, warning: null, requests: 0, attempts: 0, dataPoints: 0, bytes: 0, durationMs: 0 };
-    const { batch, acks } = this.#snapshot(projectId, config, started);
-    if (batch.series.length === 0) return summary;
+    if (config === null || !config.enabled || this.#store.status().pausedAt !== null) return emptySummary();
+    this.#settleInterruptedPush(); // a previous push that threw before recording its outcome
+    const started = Date.now();
+    const { batch, snapshots } = this.#snapshot(projectId, config, started);
+    if (batch.series.length === 0) return emptySummary();
 
-    let headers: OpenHeader[] = [];
+    const summary = emptySummary();
     const refused = this.#refusedEndpoint(config.endpoint);
+    let headers: OpenHeader[] = [];
     if (refused !== null) {
       summary.ok = false;
       summary.error = describeFailure(refused, config.destination);
@@ -609,68 +739,78 @@ export class ProjectExporter extends DurableObject<Bindings> {
         summary.error = describeFailure(unreadableFailure(opened), config.destination);
       }
     }
-
-    const delta = config.temporality === "delta";
-    const url = metricsUrl(config.endpoint);
-    const secrets = headers.map((h) => h.value);
-    const chunks = summary.ok ? encodeInChunks(batch, config.protocol, maxBodyBytes(config.destination)) : [];
-    const transport = this.#transport();
-    for (const chunk of chunks) {
-      const keys = chunk.series.map((s) => seriesKey(s.appName, s.region));
-      if (delta) {
-        // Written before sending: if the object dies before the outcome is recorded, these acks
-        // apply on restart (delta points are delivered at most once, never twice).
-        this.ctx.storage.transactionSync(() => {
-          for (const key of keys) {
-            const s = this.#series.get(key)!;
-            this.#store.savePendingAck(s.appName, s.region, acks.get(key)!);
-          }
-        });
-      }
-      const body = config.compression === "gzip" ? await gzip(chunk.body) : chunk.body;
-      const request: OtlpRequest = {
-        url,
-        body,
-        contentType: config.protocol === "http/json" ? "application/json" : "application/x-protobuf",
-        gzip: config.compression === "gzip",
-        headers,
-      };
-      const { outcome, attempts } = await sendWithRetries(request, transport, settings.retryBaseMs);
-      summary.requests += 1;
-      summary.attempts += attempts;
-      if (outcome.kind !== "ok") {
-        summary.ok = false;
-        summary.error = describeFailure(redact(outcome, secrets), config.destination);
-        if (delta) this.#store.clearPendingAcks();
-        break;
-      }
-      summary.dataPoints += chunk.dataPoints;
-      summary.bytes += body.byteLength;
-      if (outcome.partialSuccess) {
-        const ps = outcome.partialSuccess;
-        const said = ps.errorMessage ? `: ${safeExcerpt(ps.errorMessage, secrets)}` : ".";
-        summary.warning = `The destination accepted the push but rejected ${ps.rejectedDataPoints} data point(s)${said}`;
-      }
-      this.ctx.storage.transactionSync(() => {
-        for (const key of keys) {
-          const s = this.#series.get(key);
-          const acked = acks.get(key)!;
-          if (s) {
-            s.acked = acked;
-            this.#store.saveAcked(s.appName, s.region, acked);
-          }
-        }
-        this.#store.clearPendingAcks();
-      });
+    let outcome: PushSummary | "abandoned" = summary;
+    if (summary.ok) {
+      const abort = new AbortController();
+      this.#pushAbort = abort;
+      const chunks = encodeInChunks(batch, config.protocol, maxBodyBytes(config.destination));
+      outcome = await sendPush(
+        chunks,
+        {
+          url: metricsUrl(config.endpoint),
+          destination: config.destination,
+          contentType: config.protocol === "http/json" ? "application/json" : "application/x-protobuf",
+          gzip: config.compression === "gzip",
+          headers,
+        },
+        realTransport(this.#settings),
+        this.#pushPort(epoch, config, snapshots),
+        abort.signal,
+      );
+      if (this.#pushAbort === abort) this.#pushAbort = null;
     }
-    summary.durationMs = Date.now() - started;
-    const status = recordPush(this.#store.status(), summary, Date.now());
+    if (outcome === "abandoned" || epoch !== this.#configEpoch) return "abandoned";
+    outcome.durationMs = Date.now() - started;
+    const status = recordPush(this.#store.status(), outcome, Date.now());
     this.#store.saveStatus(status);
     if (status.pausedAt !== null) {
       console.warn(JSON.stringify({ event: "export_paused", project_id: projectId, consecutive_failures: status.consecutiveFailures }));
       await this.#syncAlarm();
     }
-    return summary;
+    return outcome;
+  }
+
+  /**
+   * What a push's requests leave behind. Delta: what a request carries is written before it is
+   * sent (if the object dies, it becomes unconfirmed on restart); delivered → the new baseline;
+   * unknown → an unconfirmed interval to re-send verbatim; refused → nothing (it folds into the
+   * next point). Ending series are deleted once a push carrying their last point is delivered.
+   */
+  #pushPort(epoch: number, config: StoredConfig, snapshots: Map<string, Snapshot>): PushPort {
+    const delta = config.temporality === "delta";
+    return {
+      current: () => this.#configEpoch === epoch,
+      sending: (chunk) => {
+        if (!delta) return;
+        this.ctx.storage.transactionSync(() => {
+          for (const key of chunk.keys) {
+            const s = this.#series.get(key);
+            if (s) this.#store.savePendingSnapshot(s.appName, s.region, snapshots.get(key)!);
+          }
+        });
+      },
+      settled: (chunk, how) => {
+        // A push abandoned for a new configuration: its request counts for the destination it went
+        // to only if that is still the destination.
+        const sameDestination = this.#store.config()?.endpoint === config.endpoint;
+        const ended: string[] = [];
+        this.ctx.storage.transactionSync(() => {
+          for (const key of chunk.keys) {
+            const s = this.#series.get(key);
+            if (!s) continue;
+            if (delta && sameDestination && how !== "refused") {
+              const state = this.#delta.get(key) ?? NO_DELTA;
+              const next = how === "delivered" ? delivered(snapshots.get(key)!) : unconfirmed(state, snapshots.get(key)!);
+              this.#delta.set(key, next);
+              this.#store.saveDelta(s.appName, s.region, next);
+            }
+            if (how === "delivered" && this.#ending.has(key)) ended.push(key);
+          }
+          if (delta) this.#store.clearPendingAcks();
+        });
+        if (ended.length > 0) this.#deleteSeries(ended);
+      },
+    };
   }
 
   // ---------------------------------------------------------------------------------------------
@@ -724,7 +864,7 @@ export class ProjectExporter extends DurableObject<Bindings> {
         gzip: compression === "gzip",
         headers,
       },
-      this.#transport(),
+      realTransport(this.#settings),
     );
     const latency = Date.now() - started;
     if (outcome.kind === "ok") {
@@ -742,7 +882,7 @@ export class ProjectExporter extends DurableObject<Bindings> {
         },
       };
     }
-    const safe = redact(outcome, secrets);
+    const safe = redactFailure(outcome, secrets);
     const d = describeFailure(safe, destination);
     return {
       ok: true,
@@ -786,14 +926,20 @@ function unreadableFailure(r: Exclude<Resolution<unknown>, { kind: "ok" }>): Sen
   return { kind: "credentials_unreadable", message };
 }
 
-/** The failure with any response text made safe to show and store. */
-function redact(failure: SendFailure, secrets: readonly string[]): SendFailure {
-  switch (failure.kind) {
-    case "http":
-      return { ...failure, bodyExcerpt: safeExcerpt(failure.bodyExcerpt, secrets) };
-    case "network":
-      return { ...failure, message: safeExcerpt(failure.message, secrets) };
-    default:
-      return failure;
-  }
+/** The last points of a series that has ended: zero values flagged NoRecordedValue, no gauges. */
+function endedSeries(projectId: string, s: SeriesState, countersStartMs: number, histogramsStartMs: number): ExportSeries {
+  const empty = (): HistogramValues => ({ count: 0, sum: 0, bucketCounts: new Array<number>(s.bounds.length + 1).fill(0) });
+  return {
+    ...seriesLabels(projectId, s),
+    noRecordedValue: true,
+    countersStartMs,
+    runs: 0,
+    successes: 0,
+    errors: 0,
+    histogramsStartMs,
+    execution: empty(),
+    queue: empty(),
+    coldstart: empty(),
+    response: empty(),
+  };
 }

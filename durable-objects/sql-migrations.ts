@@ -101,6 +101,13 @@ export const MIGRATIONS: readonly SqlMigration[] = [
     description: "export headers remember the origin they were sealed for (NULL: sealed before the origin binding)",
     sql: `ALTER TABLE export_headers ADD COLUMN origin TEXT;`,
   },
+  {
+    id: 3,
+    description: "series remember their latest sample (expiry); batches.rejected holds a count and a few examples",
+    // Existing series count as seen now: they expire SERIES_RETENTION_HOURS after the upgrade at the earliest.
+    sql: `ALTER TABLE series ADD COLUMN last_sample_ms INTEGER NOT NULL DEFAULT 0;
+          UPDATE series SET last_sample_ms = CAST(strftime('%s', 'now') AS INTEGER) * 1000;`,
+  },
 ];
 
 /** Applies the migrations not applied yet, all in one transaction. */

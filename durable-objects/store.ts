@@ -4,9 +4,11 @@
  */
 import type { HostReport } from "../src/aggregation/gauges";
 import type { Histogram } from "../src/aggregation/histogram";
-import { HISTOGRAM_FIELDS, type AckedBaseline, type Histograms, type SeriesState } from "../src/aggregation/series";
+import { HISTOGRAM_FIELDS, type Histograms, type SeriesState, type Snapshot } from "../src/aggregation/series";
+import { NO_DELTA, type DeltaState } from "../src/export/delta";
 import type { SealedValue } from "../src/crypto/header-crypto";
 import type { SampleRejection } from "../src/validation/samples";
+import type { LedgerEntry } from "../src/aggregation/ledger-entry";
 import { INITIAL_STATUS, type ExportStatus, type StoredConfig } from "../src/export/status";
 
 type Row = Record<string, SqlStorageValue>;
@@ -48,22 +50,36 @@ function unpackHistograms(p: PackedHistogram[]): Histograms {
   };
 }
 
-function packAcked(a: AckedBaseline | null): string | null {
-  if (a === null) return null;
-  return JSON.stringify({ at: a.atMs, c: [a.runs, a.successes, a.errors], h: a.histograms ? packHistograms(a.histograms) : null });
+interface PackedSnapshot {
+  at: number;
+  c: [number, number, number];
+  h: PackedHistogram[] | null;
 }
 
-function unpackAcked(text: SqlStorageValue | undefined): AckedBaseline | null {
-  if (typeof text !== "string") return null;
-  const v = JSON.parse(text) as { at: number; c: [number, number, number]; h: PackedHistogram[] | null };
-  const acked: AckedBaseline = { atMs: v.at, runs: v.c[0], successes: v.c[1], errors: v.c[2] };
-  if (v.h) acked.histograms = unpackHistograms(v.h);
-  return acked;
+function packSnapshot(a: Snapshot): PackedSnapshot {
+  return { at: a.atMs, c: [a.runs, a.successes, a.errors], h: a.histograms ? packHistograms(a.histograms) : null };
 }
 
-export function seriesKey(appName: string, region: string): string {
-  return `${appName}\u0000${region}`;
+function unpackSnapshot(v: PackedSnapshot): Snapshot {
+  const snapshot: Snapshot = { atMs: v.at, runs: v.c[0], successes: v.c[1], errors: v.c[2] };
+  if (v.h) snapshot.histograms = unpackHistograms(v.h);
+  return snapshot;
 }
+
+/** The `acked` column: the delivered snapshot's fields, plus `u` for unconfirmed intervals. */
+function packDelta(d: DeltaState): string | null {
+  if (d.acked === null && d.unconfirmed.length === 0) return null;
+  const acked = d.acked ? packSnapshot(d.acked) : { at: -1, c: [0, 0, 0], h: null };
+  return JSON.stringify(d.unconfirmed.length > 0 ? { ...acked, u: d.unconfirmed.map(packSnapshot) } : acked);
+}
+
+function unpackDelta(text: SqlStorageValue | undefined): DeltaState {
+  if (typeof text !== "string") return NO_DELTA;
+  const v = JSON.parse(text) as PackedSnapshot & { u?: PackedSnapshot[] };
+  return { acked: v.at >= 0 ? unpackSnapshot(v) : null, unconfirmed: (v.u ?? []).map(unpackSnapshot) };
+}
+
+export { seriesKey } from "../src/aggregation/series";
 
 export class ProjectStore {
   constructor(private readonly sql: SqlStorage) {}
@@ -194,11 +210,11 @@ export class ProjectStore {
   }
 
   // --- series -----------------------------------------------------------------------------------
-  allSeries(): SeriesState[] {
+  allSeries(): { series: SeriesState; delta: DeltaState }[] {
     return this.sql
       .exec<Row>("SELECT * FROM series")
       .toArray()
-      .map((r) => ({
+      .map((r) => ({ series: {
         appName: r.app_name as string,
         region: r.region as string,
         countersStartMs: r.counters_start_ms as number,
@@ -208,15 +224,15 @@ export class ProjectStore {
         histogramsStartMs: r.histograms_start_ms as number,
         bounds: JSON.parse(r.bounds as string) as number[],
         histograms: unpackHistograms(JSON.parse(r.histograms as string) as PackedHistogram[]),
-        acked: unpackAcked(r.acked),
-      }));
+        lastSampleMs: r.last_sample_ms as number,
+      }, delta: unpackDelta(r.acked) }));
   }
 
   /** Returns the rows written (as SQLite counts them). */
-  saveSeries(s: SeriesState): number {
+  saveSeries(s: SeriesState, delta: DeltaState): number {
     return this.sql.exec(
-      `INSERT OR REPLACE INTO series (app_name, region, counters_start_ms, runs, successes, errors, histograms_start_ms, bounds, histograms, acked)
-       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      `INSERT OR REPLACE INTO series (app_name, region, counters_start_ms, runs, successes, errors, histograms_start_ms, bounds, histograms, acked, last_sample_ms)
+       VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       s.appName,
       s.region,
       s.countersStartMs,
@@ -226,24 +242,35 @@ export class ProjectStore {
       s.histogramsStartMs,
       JSON.stringify(s.bounds),
       JSON.stringify(packHistograms(s.histograms)),
-      packAcked(s.acked),
+      packDelta(delta),
+      s.lastSampleMs,
     ).rowsWritten;
   }
 
-  saveAcked(appName: string, region: string, acked: AckedBaseline): void {
-    this.sql.exec("UPDATE series SET acked = ? WHERE app_name = ? AND region = ?", packAcked(acked), appName, region);
+  saveDelta(appName: string, region: string, delta: DeltaState): void {
+    this.sql.exec("UPDATE series SET acked = ? WHERE app_name = ? AND region = ?", packDelta(delta), appName, region);
   }
 
-  // --- pending push (delta at-most-once) -------------------------------------------------------------
-  pendingAcks(): { appName: string; region: string; acked: AckedBaseline }[] {
+  deleteSeries(appName: string, region: string): void {
+    this.sql.exec("DELETE FROM series WHERE app_name = ? AND region = ?", appName, region);
+    this.sql.exec("DELETE FROM host_reports WHERE app_name = ? AND region = ?", appName, region);
+  }
+
+  // --- pending push (delta: what a push in flight carries) ------------------------------------------
+  pendingSnapshots(): { appName: string; region: string; snapshot: Snapshot }[] {
     return this.sql
       .exec<Row>("SELECT app_name, region, acked FROM pending_push")
       .toArray()
-      .map((r) => ({ appName: r.app_name as string, region: r.region as string, acked: unpackAcked(r.acked)! }));
+      .map((r) => ({ appName: r.app_name as string, region: r.region as string, snapshot: unpackSnapshot(JSON.parse(r.acked as string) as PackedSnapshot) }));
   }
 
-  savePendingAck(appName: string, region: string, acked: AckedBaseline): void {
-    this.sql.exec("INSERT OR REPLACE INTO pending_push (app_name, region, acked) VALUES (?, ?, ?)", appName, region, packAcked(acked));
+  savePendingSnapshot(appName: string, region: string, snapshot: Snapshot): void {
+    this.sql.exec(
+      "INSERT OR REPLACE INTO pending_push (app_name, region, acked) VALUES (?, ?, ?)",
+      appName,
+      region,
+      JSON.stringify(packSnapshot(snapshot)),
+    );
   }
 
   clearPendingAcks(): void {
@@ -293,21 +320,25 @@ export class ProjectStore {
   }
 
   // --- batch ledger (idempotency) -------------------------------------------------------------------
-  batch(hostId: string, batchId: string): { accepted: number; rejected: SampleRejection[] } | null {
+  batch(hostId: string, batchId: string): LedgerEntry | null {
     const r = this.sql
       .exec<Row>("SELECT accepted, rejected FROM batches WHERE host_id = ? AND batch_id = ?", hostId, batchId)
       .toArray()[0];
-    return r ? { accepted: r.accepted as number, rejected: JSON.parse(r.rejected as string) as SampleRejection[] } : null;
+    if (!r) return null;
+    const stored = JSON.parse(r.rejected as string) as SampleRejection[] | { count: number; examples: SampleRejection[] };
+    // Rows written before migration 3 hold the whole list.
+    const rejected = Array.isArray(stored) ? { count: stored.length, examples: stored.slice(0, 5) } : stored;
+    return { accepted: r.accepted as number, rejectedCount: rejected.count, examples: rejected.examples };
   }
 
-  saveBatch(hostId: string, batchId: string, appliedAt: number, accepted: number, rejected: SampleRejection[]): number {
+  saveBatch(hostId: string, batchId: string, appliedAt: number, entry: LedgerEntry): number {
     return this.sql.exec(
       "INSERT INTO batches (host_id, batch_id, applied_at, accepted, rejected) VALUES (?, ?, ?, ?, ?)",
       hostId,
       batchId,
       appliedAt,
-      accepted,
-      JSON.stringify(rejected),
+      entry.accepted,
+      JSON.stringify({ count: entry.rejectedCount, examples: entry.examples }),
     ).rowsWritten;
   }
 

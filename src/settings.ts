@@ -12,6 +12,9 @@ export interface RawEnv {
   EXPORT_INTERVAL_SECONDS?: string;
   EXPORT_RETRY_BASE_MS?: string;
   EXPORT_REQUEST_TIMEOUT_MS?: string;
+  EXPORT_RETRY_AFTER_MAX_MS?: string;
+  EXPORT_FLUSHES_PER_MINUTE?: string;
+  SERIES_RETENTION_HOURS?: string;
   BENCH_ROUTES?: string;
 }
 
@@ -23,8 +26,14 @@ export interface Settings {
   allowPrivateEndpoints: boolean;
   exportIntervalMs: number;
   retryBaseMs: number;
-  /** Per-attempt timeout of export requests (10 s; lowered only by tests). */
+  /** Per-attempt timeout of export requests, until the status line (10 s; lowered only by tests). */
   requestTimeoutMs: number;
+  /** The longest Retry-After honoured (30 s; lowered only by tests). */
+  retryAfterMaxMs: number;
+  /** "Send now" calls a minute per project before 429 (6). */
+  flushesPerMinute: number;
+  /** A series without samples for this long is ended (a last point flagged NoRecordedValue) and deleted. */
+  seriesRetentionMs: number;
   /** Exposes POST /_bench/parse (the ingest benchmark's baseline); never in production. */
   benchRoutes: boolean;
 }
@@ -81,6 +90,9 @@ function parse(env: RawEnv): Settings {
     retryBaseMs: integerSetting("EXPORT_RETRY_BASE_MS", env.EXPORT_RETRY_BASE_MS, 1000, 0, 60_000),
     benchRoutes: env.BENCH_ROUTES === "true",
     requestTimeoutMs: integerSetting("EXPORT_REQUEST_TIMEOUT_MS", env.EXPORT_REQUEST_TIMEOUT_MS, 10_000, 100, 10_000),
+    retryAfterMaxMs: integerSetting("EXPORT_RETRY_AFTER_MAX_MS", env.EXPORT_RETRY_AFTER_MAX_MS, 30_000, 0, 30_000),
+    flushesPerMinute: integerSetting("EXPORT_FLUSHES_PER_MINUTE", env.EXPORT_FLUSHES_PER_MINUTE, 6, 1, 1000),
+    seriesRetentionMs: integerSetting("SERIES_RETENTION_HOURS", env.SERIES_RETENTION_HOURS, 24, 1, 24 * 365) * 3_600_000,
   };
 }
 

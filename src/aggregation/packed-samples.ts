@@ -5,6 +5,7 @@
  * cost more CPU than the object's own aggregation (docs/benchmarks.md).
  */
 import type { SampleInput } from "../validation/samples";
+import { seriesKey } from "./series";
 
 export const RUN_FIELDS = 4; // execution, queue, response, coldstart (NaN: no cold start)
 export const RESOURCE_FIELDS = 8; // time, cpu, memory, gpu memory, gpu %, gpu count, running, ready
@@ -45,7 +46,7 @@ export function packSamples(samples: readonly SampleInput[]): PackedSamples {
   let r = 0;
   let q = 0;
   for (const s of samples) {
-    const key = `${s.appName}\u0000${s.region}`;
+    const key = seriesKey(s.appName, s.region);
     let series = seriesOf.get(key);
     if (series === undefined) {
       series = appNames.length;

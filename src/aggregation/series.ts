@@ -1,13 +1,18 @@
 /**
- * One app's (app_name, region) cumulative run counters and histograms, and the baseline acknowledged
- * by the last successful push (for delta temporality).
+ * One app's (app_name, region) cumulative run counters and histograms. What a delta push reports is
+ * the difference of two snapshots of these (src/export/delta.ts).
  */
-import type { ExportSeries, GaugeValues, HistogramValues, Temporality } from "../export/model";
-import { cloneHistogram, cumulativeValues, deltaValues, emptyHistogram, observe, type Histogram } from "./histogram";
+import type { ExportSeries, GaugeValues } from "../export/model";
+import { cloneHistogram, cumulativeValues, emptyHistogram, observe, type Histogram } from "./histogram";
 
 export const HISTOGRAM_FIELDS = ["execution", "queue", "coldstart", "response"] as const;
 export type HistogramField = (typeof HISTOGRAM_FIELDS)[number];
 export type Histograms = Record<HistogramField, Histogram>;
+
+/** The key of a series (app_name, region) in maps and sets: one spelling everywhere. */
+export function seriesKey(appName: string, region: string): string {
+  return `${appName}\u0000${region}`;
+}
 
 export interface Counters {
   runs: number;
@@ -15,10 +20,10 @@ export interface Counters {
   errors: number;
 }
 
-/** What the last successful push of this series carried (cumulative values at that push). */
-export interface AckedBaseline extends Counters {
+/** The cumulative values of a series at one instant (a push); what delta points are differences of. */
+export interface Snapshot extends Counters {
   atMs: number;
-  /** Absent when the histograms restarted (new bounds) after this push. */
+  /** Absent when the histograms restarted (new bounds) after this instant. */
   histograms?: Histograms;
 }
 
@@ -30,7 +35,8 @@ export interface SeriesState extends Counters {
   /** The bounds these histograms were built with. */
   bounds: number[];
   histograms: Histograms;
-  acked: AckedBaseline | null;
+  /** Time of the latest sample (run or resource) received for this series; drives expiry. */
+  lastSampleMs: number;
 }
 
 export interface RunSample {
@@ -61,17 +67,12 @@ export function newSeries(appName: string, region: string, bounds: readonly numb
     histogramsStartMs: nowMs,
     bounds: bounds.slice(),
     histograms: emptyHistograms(bounds.length),
-    acked: null,
+    lastSampleMs: nowMs,
   };
 }
 
 export function cloneSeries(s: SeriesState): SeriesState {
-  return {
-    ...s,
-    bounds: s.bounds,
-    histograms: cloneHistograms(s.histograms),
-    acked: s.acked,
-  };
+  return { ...s, histograms: cloneHistograms(s.histograms) };
 }
 
 export function cloneHistograms(h: Histograms): Histograms {
@@ -112,54 +113,32 @@ export function rebucket(s: SeriesState, bounds: readonly number[], nowMs: numbe
   s.bounds = bounds.slice();
   s.histograms = emptyHistograms(bounds.length);
   s.histogramsStartMs = nowMs;
-  if (s.acked) s.acked = { atMs: s.acked.atMs, runs: s.acked.runs, successes: s.acked.successes, errors: s.acked.errors };
   return true;
 }
 
-/** The baseline a successful push of `s` at `atMs` leaves behind. */
-export function ackedAfterPush(s: SeriesState, atMs: number): AckedBaseline {
+/** The cumulative values of `s` now, as of `atMs`. */
+export function snapshotOf(s: SeriesState, atMs: number): Snapshot {
   return { atMs, runs: s.runs, successes: s.successes, errors: s.errors, histograms: cloneHistograms(s.histograms) };
 }
 
-/** The data points one series contributes to a push. */
-export function toExportSeries(
-  projectId: string,
-  s: SeriesState,
-  gauges: GaugeValues | undefined,
-  temporality: Temporality,
-): ExportSeries {
-  const base = { projectId, appId: `${projectId}-${s.appName}`, appName: s.appName, region: s.region };
-  const withGauges = gauges ? { gauges } : {};
-  if (temporality === "cumulative" || s.acked === null) {
-    const hist = (f: HistogramField): HistogramValues =>
-      temporality === "cumulative" ? cumulativeValues(s.histograms[f]) : deltaValues(s.histograms[f], undefined);
-    return {
-      ...base,
-      ...withGauges,
-      countersStartMs: s.countersStartMs,
-      runs: s.runs,
-      successes: s.successes,
-      errors: s.errors,
-      histogramsStartMs: s.histogramsStartMs,
-      execution: hist("execution"),
-      queue: hist("queue"),
-      coldstart: hist("coldstart"),
-      response: hist("response"),
-    };
-  }
-  const acked = s.acked;
-  const histBaseline = acked.histograms && s.histogramsStartMs <= acked.atMs ? acked.histograms : undefined;
+/** The point identity shared by every point of a series. */
+export function seriesLabels(projectId: string, s: SeriesState): Pick<ExportSeries, "projectId" | "appId" | "appName" | "region"> {
+  return { projectId, appId: `${projectId}-${s.appName}`, appName: s.appName, region: s.region };
+}
+
+/** The cumulative data points of one series. */
+export function cumulativeSeries(projectId: string, s: SeriesState, gauges: GaugeValues | undefined): ExportSeries {
   return {
-    ...base,
-    ...withGauges,
-    countersStartMs: acked.atMs,
-    runs: s.runs - acked.runs,
-    successes: s.successes - acked.successes,
-    errors: s.errors - acked.errors,
-    histogramsStartMs: histBaseline ? acked.atMs : s.histogramsStartMs,
-    execution: deltaValues(s.histograms.execution, histBaseline?.execution),
-    queue: deltaValues(s.histograms.queue, histBaseline?.queue),
-    coldstart: deltaValues(s.histograms.coldstart, histBaseline?.coldstart),
-    response: deltaValues(s.histograms.response, histBaseline?.response),
+    ...seriesLabels(projectId, s),
+    ...(gauges ? { gauges } : {}),
+    countersStartMs: s.countersStartMs,
+    runs: s.runs,
+    successes: s.successes,
+    errors: s.errors,
+    histogramsStartMs: s.histogramsStartMs,
+    execution: cumulativeValues(s.histograms.execution),
+    queue: cumulativeValues(s.histograms.queue),
+    coldstart: cumulativeValues(s.histograms.coldstart),
+    response: cumulativeValues(s.histograms.response),
   };
 }

@@ -4,6 +4,7 @@
  */
 import type { Destination, Protocol } from "../validation/export-config";
 import type { ExportBatch, ExportSeries } from "./model";
+import { seriesKey } from "../aggregation/series";
 import { encodeExportBatch } from "./protobuf-encoder";
 import { serializeJson } from "./resource-metrics";
 
@@ -25,34 +26,52 @@ export function dataPointCount(series: readonly ExportSeries[]): number {
   return n;
 }
 
+/** How many distinct series points belong to (a delta push may carry several points per series). */
+export function distinctSeries(series: readonly ExportSeries[]): number {
+  return new Set(series.map((s) => seriesKey(s.appName, s.region))).size;
+}
+
 export interface EncodedChunk {
   series: ExportSeries[];
+  /** The distinct series (seriesKey) whose points this chunk carries. */
+  keys: string[];
   body: Uint8Array;
   dataPoints: number;
 }
 
-/** Bodies of at most `limitBytes` each (a single series larger than that is sent alone). */
+/**
+ * Bodies of at most `limitBytes` each. All points of one series (a delta push may carry several)
+ * stay in one body, so that each series' outcome is that of one request; a single series larger
+ * than the limit is sent alone.
+ */
 export function encodeInChunks(batch: ExportBatch, protocol: Protocol, limitBytes: number): EncodedChunk[] {
+  const groups: ExportSeries[][] = [];
+  for (const s of batch.series) {
+    const last = groups.at(-1);
+    if (last && last[0]!.appName === s.appName && last[0]!.region === s.region) last.push(s);
+    else groups.push([s]);
+  }
   const chunks: EncodedChunk[] = [];
-  const encode = (series: ExportSeries[]): void => {
+  const encode = (part: ExportSeries[][]): void => {
+    const series = part.flat();
     const body = encodeBody({ ...batch, series }, protocol);
-    if (body.byteLength <= limitBytes || series.length <= 1) {
-      chunks.push({ series, body, dataPoints: dataPointCount(series) });
+    if (body.byteLength <= limitBytes || part.length <= 1) {
+      chunks.push({ series, keys: part.map((g) => seriesKey(g[0]!.appName, g[0]!.region)), body, dataPoints: dataPointCount(series) });
       return;
     }
     // Aim straight at the number of parts the size suggests, then halve whatever is still over.
     const parts = Math.max(2, Math.ceil((body.byteLength / limitBytes) * 1.05));
-    const size = Math.ceil(series.length / parts);
-    for (let i = 0; i < series.length; i += size) {
-      const part = series.slice(i, i + size);
-      if (part.length === series.length) {
-        const half = Math.ceil(part.length / 2);
-        encode(part.slice(0, half));
-        encode(part.slice(half));
-      } else encode(part);
+    const size = Math.ceil(part.length / parts);
+    for (let i = 0; i < part.length; i += size) {
+      const piece = part.slice(i, i + size);
+      if (piece.length === part.length) {
+        const half = Math.ceil(piece.length / 2);
+        encode(piece.slice(0, half));
+        encode(piece.slice(half));
+      } else encode(piece);
     }
   };
-  encode(batch.series);
+  encode(groups);
   return chunks;
 }
 

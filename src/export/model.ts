@@ -32,6 +32,14 @@ export interface ExportSeries {
   region: string;
   /** Absent when the app has no current (or recently silent) resource reports. */
   gauges?: GaugeValues;
+  /** End time of this series' points; absent: the batch's time. (A re-sent delta interval keeps its own.) */
+  timeMs?: number;
+  /**
+   * The series has ended (no sample for SERIES_RETENTION_HOURS): its points carry the OTLP
+   * `DataPointFlags.NO_RECORDED_VALUE` flag, which Prometheus-style backends turn into a staleness
+   * marker, and zero values. Gauges are left out.
+   */
+  noRecordedValue?: true;
   /** Start of the counters' accumulation window (cumulative: series start; delta: last acknowledged push). */
   countersStartMs: number;
   runs: number;
@@ -46,7 +54,7 @@ export interface ExportSeries {
 }
 
 export interface ExportBatch {
-  /** Time of every data point in this push (Unix ms). */
+  /** Time of the data points of this push (Unix ms), unless a series says otherwise. */
   timeMs: number;
   temporality: Temporality;
   /** Explicit bucket bounds in ms shared by the four histograms. */

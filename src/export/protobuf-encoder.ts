@@ -36,6 +36,9 @@ const TAG_HISTOGRAM_SUM = 0x29; // HistogramDataPoint.sum = 5, double
 const TAG_BUCKET_COUNTS = 0x32; // HistogramDataPoint.bucket_counts = 6, packed fixed64
 const TAG_EXPLICIT_BOUNDS = 0x3a; // HistogramDataPoint.explicit_bounds = 7, packed double
 const TAG_HISTOGRAM_ATTRIBUTE = 0x4a; // HistogramDataPoint.attributes = 9
+const TAG_NUMBER_FLAGS = 0x40; // NumberDataPoint.flags = 8, varint
+const TAG_HISTOGRAM_FLAGS = 0x50; // HistogramDataPoint.flags = 10, varint
+const FLAG_NO_RECORDED_VALUE = 1; // DataPointFlags.DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK
 const TAG_MIN = 0x59; // HistogramDataPoint.min = 11
 const TAG_MAX = 0x61; // HistogramDataPoint.max = 12
 
@@ -62,8 +65,6 @@ export function encodeExportBatch(batch: ExportBatch): Uint8Array {
   const seriesCount = series.length;
   const bounds = batch.bounds;
   const boundsField = bounds.length > 0 ? packedDoubles(TAG_EXPLICIT_BOUNDS, bounds) : new Uint8Array(0);
-  const time = new Uint32Array(2);
-  hrTimeFromMs(batch.timeMs, time, 0);
 
   // Pass 1: sizes of every attribute block, data point and metric, hence of the whole request.
   const attributeLengths = new Int32Array(seriesCount);
@@ -87,7 +88,8 @@ export function encodeExportBatch(batch: ExportBatch): Uint8Array {
     attributeLengths[i] = blockLength;
     attributeBytes += blockLength;
 
-    const numberPointLength = NUMBER_POINT_FIXED_BYTES + blockLength;
+    const flagBytes = s.noRecordedValue ? SMALL_VARINT_FIELD_BYTES : 0;
+    const numberPointLength = NUMBER_POINT_FIXED_BYTES + blockLength + flagBytes;
     const numberPointField = 1 + varintLength(numberPointLength) + numberPointLength;
     if (s.gauges !== undefined) {
       seriesWithGauges++;
@@ -95,7 +97,7 @@ export function encodeExportBatch(batch: ExportBatch): Uint8Array {
     }
     counterBodyLength += numberPointField;
     for (let h = 0; h < HISTOGRAMS_PER_SERIES; h++) {
-      const pointLength = histogramPointLength(histogramOf(s, h), blockLength, boundsField.length);
+      const pointLength = histogramPointLength(histogramOf(s, h), blockLength, boundsField.length) + flagBytes;
       histogramPointLengths[i * HISTOGRAMS_PER_SERIES + h] = pointLength;
       histogramBodyLengths[h]! += 1 + varintLength(pointLength) + pointLength;
     }
@@ -140,11 +142,13 @@ export function encodeExportBatch(batch: ExportBatch): Uint8Array {
     attributes.pos = end + (end - start);
   }
 
-  // Per series: counters' start [low, high], histograms' start [low, high].
-  const starts = new Uint32Array(seriesCount * 4);
+  // Per series: counters' start [low, high], histograms' start [low, high], end time [low, high].
+  const times = new Uint32Array(seriesCount * 6);
   for (let i = 0; i < seriesCount; i++) {
-    hrTimeFromMs(series[i]!.countersStartMs, starts, i * 4);
-    hrTimeFromMs(series[i]!.histogramsStartMs, starts, i * 4 + 2);
+    const s = series[i]!;
+    hrTimeFromMs(s.countersStartMs, times, i * 6);
+    hrTimeFromMs(s.histogramsStartMs, times, i * 6 + 2);
+    hrTimeFromMs(s.timeMs ?? batch.timeMs, times, i * 6 + 4);
   }
 
   // Pass 2: write, in the SDK's field order.
@@ -171,15 +175,20 @@ export function encodeExportBatch(batch: ExportBatch): Uint8Array {
           const gauges = series[i]!.gauges;
           if (gauges === undefined) continue;
           const blockLength = attributeLengths[i]!;
+          const flagged = series[i]!.noRecordedValue === true;
           out.byte(TAG_1_LEN);
-          out.varint(NUMBER_POINT_FIXED_BYTES + blockLength);
+          out.varint(NUMBER_POINT_FIXED_BYTES + blockLength + (flagged ? SMALL_VARINT_FIELD_BYTES : 0));
           out.byte(TAG_START_TIME);
-          out.fixed64(time[0]!, time[1]!);
+          out.fixed64(times[i * 6 + 4]!, times[i * 6 + 5]!);
           out.byte(TAG_TIME);
-          out.fixed64(time[0]!, time[1]!);
+          out.fixed64(times[i * 6 + 4]!, times[i * 6 + 5]!);
           out.byte(TAG_AS_DOUBLE);
           out.double(gauges[definition.field]);
           out.copyFrom(attributes.bytes, attributeStarts[i]!, blockLength);
+          if (flagged) {
+            out.byte(TAG_NUMBER_FLAGS);
+            out.byte(FLAG_NO_RECORDED_VALUE);
+          }
         }
         break;
       case "histogram": {
@@ -190,9 +199,9 @@ export function encodeExportBatch(batch: ExportBatch): Uint8Array {
           out.byte(TAG_1_LEN);
           out.varint(histogramPointLengths[i * HISTOGRAMS_PER_SERIES + h]!);
           out.byte(TAG_START_TIME);
-          out.fixed64(starts[i * 4 + 2]!, starts[i * 4 + 3]!);
+          out.fixed64(times[i * 6 + 2]!, times[i * 6 + 3]!);
           out.byte(TAG_TIME);
-          out.fixed64(time[0]!, time[1]!);
+          out.fixed64(times[i * 6 + 4]!, times[i * 6 + 5]!);
           out.byte(TAG_COUNT);
           out.fixed64(values.count >>> 0, (values.count / TWO_POW_32) >>> 0);
           out.byte(TAG_HISTOGRAM_SUM);
@@ -208,6 +217,10 @@ export function encodeExportBatch(batch: ExportBatch): Uint8Array {
           }
           out.copy(boundsField);
           out.copyFrom(attributes.bytes, attributeStarts[i]! + blockLength, blockLength);
+          if (series[i]!.noRecordedValue) {
+            out.byte(TAG_HISTOGRAM_FLAGS);
+            out.byte(FLAG_NO_RECORDED_VALUE);
+          }
           if (values.min !== undefined) {
             out.byte(TAG_MIN);
             out.double(values.min);
@@ -224,15 +237,20 @@ export function encodeExportBatch(batch: ExportBatch): Uint8Array {
       case "counter":
         for (let i = 0; i < seriesCount; i++) {
           const blockLength = attributeLengths[i]!;
+          const flagged = series[i]!.noRecordedValue === true;
           out.byte(TAG_1_LEN);
-          out.varint(NUMBER_POINT_FIXED_BYTES + blockLength);
+          out.varint(NUMBER_POINT_FIXED_BYTES + blockLength + (flagged ? SMALL_VARINT_FIELD_BYTES : 0));
           out.byte(TAG_START_TIME);
-          out.fixed64(starts[i * 4]!, starts[i * 4 + 1]!);
+          out.fixed64(times[i * 6]!, times[i * 6 + 1]!);
           out.byte(TAG_TIME);
-          out.fixed64(time[0]!, time[1]!);
+          out.fixed64(times[i * 6 + 4]!, times[i * 6 + 5]!);
           out.byte(TAG_AS_INT);
           out.sfixed64(series[i]![definition.field]);
           out.copyFrom(attributes.bytes, attributeStarts[i]!, blockLength);
+          if (flagged) {
+            out.byte(TAG_NUMBER_FLAGS);
+            out.byte(FLAG_NO_RECORDED_VALUE);
+          }
         }
         out.byte(TAG_TEMPORALITY);
         out.byte(temporality);

@@ -12,6 +12,8 @@
  *    the whole excerpt is withheld rather than guessed at.
  */
 
+import type { SendFailure } from "./send-outcome";
+
 export const MAX_EXCERPT_CHARS = 512;
 /** A run this long of a secret counts as the secret (shorter secrets must appear whole). */
 export const MIN_RUN_CHARS = 8;
@@ -175,4 +177,16 @@ export function safeExcerpt(body: string, secrets: readonly string[]): string {
   text = text.replace(/[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]/g, " ").trim();
   if (forms.length > 0 && stillContains(text, forms)) return WITHHELD;
   return text.length > MAX_EXCERPT_CHARS ? text.slice(0, MAX_EXCERPT_CHARS - 1) + "…" : text;
+}
+
+/** A failed request with any destination text in it made safe to show and store. */
+export function redactFailure(failure: SendFailure, secrets: readonly string[]): SendFailure {
+  switch (failure.kind) {
+    case "http":
+      return { ...failure, bodyExcerpt: safeExcerpt(failure.bodyExcerpt, secrets) };
+    case "network":
+      return { ...failure, message: safeExcerpt(failure.message, secrets) };
+    default:
+      return failure;
+  }
 }

@@ -22,7 +22,7 @@ import type { ExportBatch, ExportSeries, HistogramValues } from "./model";
 export function toResourceMetrics(batch: ExportBatch): ResourceMetrics {
   const metrics: MetricData[] = [];
   if (batch.series.length > 0) {
-    const time = millisToHrTime(batch.timeMs);
+    const times = batch.series.map((series) => millisToHrTime(series.timeMs ?? batch.timeMs));
     const temporality =
       batch.temporality === "delta" ? AggregationTemporality.DELTA : AggregationTemporality.CUMULATIVE;
     const attributes = batch.series.map(seriesAttributes);
@@ -35,7 +35,7 @@ export function toResourceMetrics(batch: ExportBatch): ResourceMetrics {
             if (series.gauges === undefined) return;
             // Gauges have no accumulation window (metrics.proto: start time is ignored for gauges);
             // using the point's own time keeps backends that do read it away from 1970.
-            dataPoints.push({ startTime: time, endTime: time, attributes: attributes[i]!, value: series.gauges[definition.field] });
+            dataPoints.push({ startTime: times[i]!, endTime: times[i]!, attributes: attributes[i]!, value: series.gauges[definition.field] });
           });
           if (dataPoints.length === 0) break;
           metrics.push({
@@ -54,7 +54,7 @@ export function toResourceMetrics(batch: ExportBatch): ResourceMetrics {
             dataPointType: DataPointType.HISTOGRAM,
             dataPoints: batch.series.map((series, i) => ({
               startTime: millisToHrTime(series.histogramsStartMs),
-              endTime: time,
+              endTime: times[i]!,
               attributes: attributes[i]!,
               value: toHistogram(series[definition.field], batch.bounds),
             })),
@@ -69,7 +69,7 @@ export function toResourceMetrics(batch: ExportBatch): ResourceMetrics {
             isMonotonic: true,
             dataPoints: batch.series.map((series, i) => ({
               startTime: millisToHrTime(series.countersStartMs),
-              endTime: time,
+              endTime: times[i]!,
               attributes: attributes[i]!,
               value: series[definition.field],
             })),
@@ -89,7 +89,26 @@ export function serializeProtobufWithSdk(batch: ExportBatch): Uint8Array {
 }
 
 export function serializeJson(batch: ExportBatch): Uint8Array {
-  return definedBody(JsonMetricsSerializer.serializeRequest(toResourceMetrics(batch)));
+  const body = definedBody(JsonMetricsSerializer.serializeRequest(toResourceMetrics(batch)));
+  return batch.series.some((s) => s.noRecordedValue) ? withNoRecordedValueFlags(body, batch) : body;
+}
+
+/**
+ * The SDK's data points have no `flags`; ended series get `"flags": 1` (DataPointFlags
+ * NO_RECORDED_VALUE) here. Histogram and sum points are in series order; ended series have no gauges.
+ */
+function withNoRecordedValueFlags(body: Uint8Array, batch: ExportBatch): Uint8Array {
+  const request = JSON.parse(new TextDecoder().decode(body)) as {
+    resourceMetrics: { scopeMetrics: { metrics: { histogram?: { dataPoints: object[] }; sum?: { dataPoints: object[] } }[] }[] }[];
+  };
+  for (const metric of request.resourceMetrics[0]!.scopeMetrics[0]!.metrics) {
+    const points = metric.histogram?.dataPoints ?? metric.sum?.dataPoints;
+    if (points === undefined) continue;
+    batch.series.forEach((series, i) => {
+      if (series.noRecordedValue) Object.assign(points[i]!, { flags: 1 });
+    });
+  }
+  return new TextEncoder().encode(JSON.stringify(request));
 }
 
 // ISerializer allows `undefined`; both metric serializers always return bytes.

@@ -1,5 +1,6 @@
 /** A project's export configuration, status and actions (project key of that project, or admin). */
 import { Hono, type Context } from "hono";
+import { MAX_PREVIEW_SERIES } from "../../durable-objects/project-exporter";
 import { requireProjectAccess } from "../auth";
 import { readJsonBody, readOptionalJsonBody } from "../body";
 import type { AppEnv } from "../context";
@@ -86,5 +87,9 @@ metricsExportRoutes.post(`${base}/flush`, async (c) => {
 
 metricsExportRoutes.get(`${base}/preview`, async (c) => {
   const { projectId, stub } = await projectObject(c);
-  return c.json(await stub.preview(projectId));
+  const limit = c.req.query("limit");
+  if (limit !== undefined && !(/^[1-9][0-9]{0,2}$/.test(limit) && Number(limit) <= MAX_PREVIEW_SERIES)) {
+    throw invalid(`limit: must be a whole number from 1 to ${MAX_PREVIEW_SERIES}.`);
+  }
+  return c.json(await stub.preview(projectId, limit === undefined ? undefined : Number(limit)));
 });

@@ -48,14 +48,19 @@ sampleRoutes.post("/v1/samples", async (c) => {
     ),
   );
   let accepted = 0;
+  let rejectedTotal = rejected.length;
   const allRejected: SampleRejection[] = rejected;
   for (const r of results) {
     accepted += r.accepted;
+    rejectedTotal += r.rejectedCount;
     allRejected.push(...r.rejected);
   }
   allRejected.sort((a, b) => a.index - b.index);
   const duplicate = results.length > 0 && results.every((r) => r.duplicate);
-  return c.json({ accepted, duplicate, rejected: allRejected }, 202);
+  // A duplicate's answer lists only the first few of the objects' rejections (the batch ledger keeps
+  // them in bounded form); rejected_total then says how many there were.
+  const truncated = rejectedTotal > allRejected.length ? { rejected_total: rejectedTotal } : {};
+  return c.json({ accepted, duplicate, rejected: allRejected, ...truncated }, 202);
 });
 
 /**

@@ -1,7 +1,8 @@
 /**
- * Security promises that only the real runtime can show: a gzip bomb is refused in bounded memory
- * (workerd's peak RSS, read from /proc), and a deployment that switches ALLOW_PRIVATE_ENDPOINTS off
- * neither pushes to nor tests a private endpoint saved while it was on.
+ * Promises that only the real runtime with its production settings can show: a gzip bomb is refused
+ * in bounded memory (workerd's peak RSS, read from /proc), Send now is rate limited and coalesced,
+ * and a deployment that switches ALLOW_PRIVATE_ENDPOINTS off neither pushes to nor tests a private
+ * endpoint saved while it was on.
  */
 import { randomBytes } from "node:crypto";
 import { mkdtempSync, rmSync } from "node:fs";
@@ -21,15 +22,19 @@ function gzipBomb(inflatedBytes: number): Buffer {
   return gzipSync(plain, { level: 9 });
 }
 
+/** One worker with the production defaults (but private endpoints allowed) for the first two blocks. */
+let worker: Worker;
+beforeAll(async () => {
+  worker = await startWorker();
+});
+afterAll(async () => {
+  await worker?.stop();
+});
+
 describe("a gzip bomb on POST /v1/samples", () => {
-  let worker: Worker;
   let ingestKey: string;
   beforeAll(async () => {
-    worker = await startWorker();
     ingestKey = (await api(worker, "POST", "/v1/ingest-keys", worker.adminToken, { host_id: "bomb-host" })).body.key;
-  });
-  afterAll(async () => {
-    await worker?.stop();
   });
 
   async function post(body: Buffer) {
@@ -71,6 +76,36 @@ describe("a gzip bomb on POST /v1/samples", () => {
   });
 });
 
+describe("Send now under the default limit (EXPORT_FLUSHES_PER_MINUTE = 6)", () => {
+  it("20 concurrent flushes make one push: 6 answered with it, 14 refused with 429 rate_limited", async () => {
+    const receiver = await startReceiver();
+    try {
+      const ns = "send-now";
+      const projectId = (await api(worker, "POST", "/v1/projects", worker.adminToken, { name: "send-now" })).body.project_id;
+      const key = (await api(worker, "POST", `/v1/projects/${projectId}/keys`, worker.adminToken, {})).body.key;
+      const ingest = (await api(worker, "POST", "/v1/ingest-keys", worker.adminToken, { host_id: "send-now-host" })).body.key;
+      expect((await api(worker, "PUT", `/v1/projects/${projectId}/metrics-export`, key, { endpoint: `http://127.0.0.1:${receiver.port}/r/${ns}` })).status).toBe(200);
+      const sample = { type: "run", project_id: projectId, app_name: "my-model", region: "us-east-1", time: Date.now(), execution_ms: 1, queue_ms: 1, response_ms: 2, success: true };
+      expect((await api(worker, "POST", "/v1/samples", ingest, { host_id: "send-now-host", batch_id: "s1", samples: [sample] })).status).toBe(202);
+      // The destination answers slowly, so every flush arrives while the first push runs.
+      const script = await fetch(`http://127.0.0.1:${receiver.port}/control/${ns}/script`, { method: "PUT", body: JSON.stringify([{ delayMs: 1500 }]) });
+      expect(script.status).toBe(204);
+      const answers = await Promise.all(Array.from({ length: 20 }, () => api(worker, "POST", `/v1/projects/${projectId}/metrics-export/flush`, key)));
+      const statuses = answers.map((a) => a.status).sort();
+      expect(statuses.filter((s) => s === 200)).toHaveLength(6);
+      expect(statuses.filter((s) => s === 429)).toHaveLength(14);
+      for (const a of answers) {
+        if (a.status === 200) expect(a.body).toMatchObject({ ok: true, requests: 1 });
+        else expect(a.body.error.code).toBe("rate_limited");
+      }
+      const count = await (await fetch(`http://127.0.0.1:${receiver.port}/control/${ns}/count`)).json();
+      expect(count).toEqual({ count: 1 });
+    } finally {
+      await receiver.close();
+    }
+  });
+});
+
 describe("ALLOW_PRIVATE_ENDPOINTS switched off after a private endpoint was saved", () => {
   const vars = {
     ADMIN_TOKEN: `e2e-${randomBytes(16).toString("hex")}`,
@@ -78,7 +113,7 @@ describe("ALLOW_PRIVATE_ENDPOINTS switched off after a private endpoint was save
   };
   let state: string;
   let receiver: Receiver;
-  let worker: Worker;
+  let deployment: Worker;
   let projectId: string;
   let projectKey: string;
   const namespace = "private-switch";
@@ -98,14 +133,14 @@ describe("ALLOW_PRIVATE_ENDPOINTS switched off after a private endpoint was save
     } finally {
       await before.stop();
     }
-    worker = await startWorker({ vars: { ...vars, ALLOW_PRIVATE_ENDPOINTS: "false" }, state });
-    const ingest = (await api(worker, "POST", "/v1/ingest-keys", vars.ADMIN_TOKEN, { host_id: "private-host" })).body.key;
+    deployment = await startWorker({ vars: { ...vars, ALLOW_PRIVATE_ENDPOINTS: "false" }, state });
+    const ingest = (await api(deployment, "POST", "/v1/ingest-keys", vars.ADMIN_TOKEN, { host_id: "private-host" })).body.key;
     const sample = { type: "run", project_id: projectId, app_name: "my-model", region: "us-east-1", time: Date.now(), execution_ms: 1, queue_ms: 1, response_ms: 2, success: true };
-    const posted = await api(worker, "POST", "/v1/samples", ingest, { host_id: "private-host", batch_id: "p1", samples: [sample] });
+    const posted = await api(deployment, "POST", "/v1/samples", ingest, { host_id: "private-host", batch_id: "p1", samples: [sample] });
     expect(posted.status).toBe(202);
   });
   afterAll(async () => {
-    await worker?.stop();
+    await deployment?.stop();
     await receiver?.close();
     if (state) rmSync(state, { recursive: true, force: true });
   });
@@ -116,17 +151,17 @@ describe("ALLOW_PRIVATE_ENDPOINTS switched off after a private endpoint was save
   }
 
   it("a push sends nothing and the status says why, with a hint to change the endpoint", async () => {
-    const flush = await api(worker, "POST", `/v1/projects/${projectId}/metrics-export/flush`, projectKey);
+    const flush = await api(deployment, "POST", `/v1/projects/${projectId}/metrics-export/flush`, projectKey);
     expect(flush.status).toBe(200);
     expect(flush.body).toMatchObject({ ok: false, requests: 0, error: { classification: "endpoint_not_allowed", http_status: null } });
-    const view = await api(worker, "GET", `/v1/projects/${projectId}/metrics-export`, projectKey);
+    const view = await api(deployment, "GET", `/v1/projects/${projectId}/metrics-export`, projectKey);
     expect(view.body.status).toMatchObject({ state: "failing", consecutive_failures: 1, last_error: { classification: "endpoint_not_allowed" } });
     expect(view.body.status.last_error.hint).toMatch(/Change the endpoint/);
     expect(await received()).toBe(0);
   });
 
   it("Test Connection of the saved endpoint sends nothing either", async () => {
-    const tested = await api(worker, "POST", `/v1/projects/${projectId}/metrics-export/test`, projectKey);
+    const tested = await api(deployment, "POST", `/v1/projects/${projectId}/metrics-export/test`, projectKey);
     expect(tested.status).toBe(200);
     expect(tested.body).toMatchObject({ ok: false, classification: "endpoint_not_allowed", http_status: null });
     expect(await received()).toBe(0);

@@ -265,7 +265,7 @@ describe("retries", () => {
     const r = await t.flush();
     expect(r.body).toMatchObject({ ok: true, attempts: 2 });
     const [a, b] = await requests(t.ns);
-    expect(b!.receivedAtMs - a!.receivedAtMs).toBeGreaterThanOrEqual(950);
+    expect(b!.receivedAtMs - a!.receivedAtMs).toBeGreaterThanOrEqual(140);
   });
 
   it("times out a request that never answers, retries, and classifies it", async () => {
@@ -397,7 +397,8 @@ describe("schedule", () => {
     await t.runs(3);
     const p = await call("GET", `/v1/projects/${t.projectId}/metrics-export/preview`);
     expect(p.status).toBe(200);
-    expect(pointFor(p.body, "cerebrium_run_total", APP.appName, APP.region)!.value).toBe(5);
+    expect(p.body).toMatchObject({ series: 1, data_points: 7, shown_series: 1, truncated: false });
+    expect(pointFor(p.body.request, "cerebrium_run_total", APP.appName, APP.region)!.value).toBe(5);
     await call("PATCH", `/v1/projects/${t.projectId}/metrics-export`, { body: { enabled: true } });
     expect(await runInDurableObject(stub, (_i, state) => state.storage.getAlarm())).not.toBeNull();
     await t.flush();

@@ -94,46 +94,80 @@ export class Ledger {
   }
 }
 
-/** The run totals of every series one OTLP request (recorded, or a preview body) carries. */
-export function totalsIn(request: RecordedRequest | DecodedMetricsRequest): Totals {
-  const out: Totals = {};
-  for (const point of findMetric(request, "cerebrium_run_total")?.sum?.dataPoints ?? []) {
-    const attribute = (k: string) => point.attributes?.find((a) => a.key === k)?.value?.stringValue ?? "";
-    const key = { appName: attribute("app_name"), region: attribute("region") };
-    const histogram = (name: HistogramName): HistogramTotals => {
-      const h = histogramValue(request, HISTOGRAMS[name], key);
-      return h ? { count: h.count, sum: h.sum, bucketCounts: h.bucketCounts } : emptyHistogram();
-    };
-    out[`${key.appName}/${key.region}`] = {
-      runs: numberValue(request, "cerebrium_run_total", key) ?? 0,
-      successes: numberValue(request, "cerebrium_run_successes_total", key) ?? 0,
-      errors: numberValue(request, "cerebrium_run_errors_total", key) ?? 0,
-      histograms: { execution: histogram("execution"), queue: histogram("queue"), coldstart: histogram("coldstart"), response: histogram("response") },
-    };
+/** One counter or histogram data point, as a receiver sees it. */
+interface PointReading {
+  metric: string;
+  series: string;
+  timeNanos: string;
+  value: number | HistogramTotals;
+}
+
+const COUNTERS = { runs: "cerebrium_run_total", successes: "cerebrium_run_successes_total", errors: "cerebrium_run_errors_total" } as const;
+
+/** Every run counter and histogram point of a request (a delta push may carry several per series). */
+function pointsIn(request: RecordedRequest | DecodedMetricsRequest): PointReading[] {
+  const out: PointReading[] = [];
+  for (const metric of [...Object.values(COUNTERS), ...Object.values(HISTOGRAMS)]) {
+    const found = findMetric(request, metric);
+    const points = found?.sum?.dataPoints ?? found?.histogram?.dataPoints ?? [];
+    for (const point of points) {
+      const attribute = (k: string) => point.attributes?.find((a) => a.key === k)?.value?.stringValue ?? "";
+      const series = `${attribute("app_name")}/${attribute("region")}`;
+      const timeNanos = String(point.timeUnixNano ?? "");
+      if (found?.sum) {
+        const p = point as { asInt?: number | string; asDouble?: number };
+        out.push({ metric, series, timeNanos, value: Number(p.asInt ?? p.asDouble ?? 0) });
+      } else {
+        const h = point as { count?: number | string; sum?: number; bucketCounts?: (number | string)[] };
+        out.push({ metric, series, timeNanos, value: { count: Number(h.count ?? 0), sum: h.sum ?? 0, bucketCounts: (h.bucketCounts ?? []).map(Number) } });
+      }
+    }
   }
   return out;
 }
 
-/** Delta points of several requests added up; series that only ever carried zeros are left out. */
-export function sumOf(requests: readonly (RecordedRequest | DecodedMetricsRequest)[]): Totals {
-  const out: Totals = {};
-  for (const request of requests) {
-    for (const [key, t] of Object.entries(totalsIn(request))) {
-      const s = (out[key] ??= emptySeries());
-      s.runs += t.runs;
-      s.successes += t.successes;
-      s.errors += t.errors;
-      for (const name of Object.keys(HISTOGRAMS) as HistogramName[]) {
-        const into = s.histograms[name];
-        const from = t.histograms[name];
-        into.count += from.count;
-        into.sum += from.sum;
-        from.bucketCounts.forEach((c, i) => (into.bucketCounts[i]! += c));
-      }
-    }
+function addPoint(out: Totals, p: PointReading): void {
+  const s = (out[p.series] ??= emptySeries());
+  const counter = (Object.entries(COUNTERS) as [keyof typeof COUNTERS, string][]).find(([, name]) => name === p.metric)?.[0];
+  if (counter) {
+    s[counter] += p.value as number;
+    return;
   }
+  const name = (Object.entries(HISTOGRAMS) as [HistogramName, string][]).find(([, n]) => n === p.metric)![0];
+  const from = p.value as HistogramTotals;
+  const into = s.histograms[name];
+  into.count += from.count;
+  into.sum += from.sum;
+  from.bucketCounts.forEach((c, i) => (into.bucketCounts[i]! += c));
+}
+
+function withoutEmpty(out: Totals): Totals {
   for (const [key, s] of Object.entries(out)) if (s.runs === 0) delete out[key];
   return out;
+}
+
+/** The run totals of every series one OTLP request (recorded, or a preview body) carries. */
+export function totalsIn(request: RecordedRequest | DecodedMetricsRequest): Totals {
+  return sumOf([request]);
+}
+
+/** Delta points of several requests added up (a summing receiver); series that only ever carried zeros are left out. */
+export function sumOf(requests: readonly (RecordedRequest | DecodedMetricsRequest)[]): Totals {
+  const out: Totals = {};
+  for (const request of requests) for (const p of pointsIn(request)) addPoint(out, p);
+  return withoutEmpty(out);
+}
+
+/**
+ * Delta points as a last-write-wins receiver keeps them (Datadog: the last write per timestamp and
+ * tags), then added up: a point sent again with the same end time replaces the first copy.
+ */
+export function lastWriteWins(requests: readonly (RecordedRequest | DecodedMetricsRequest)[]): Totals {
+  const kept = new Map<string, PointReading>();
+  for (const request of requests) for (const p of pointsIn(request)) kept.set(`${p.metric}|${p.series}|${p.timeNanos}`, p);
+  const out: Totals = {};
+  for (const p of kept.values()) addPoint(out, p);
+  return withoutEmpty(out);
 }
 
 /** True when every number in `part` is at most its counterpart in `whole` (delta: at most once). */

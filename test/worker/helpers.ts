@@ -138,6 +138,7 @@ export function pointFor(body: any, name: string, appName: string, region: strin
   return metricPoints(body, name).find((p) => p.attributes.app_name === appName && p.attributes.region === region);
 }
 
+/** The OTLP/JSON request of the next push (up to the preview's 100 series). */
 export async function preview(projectId: string): Promise<any> {
-  return projectStub(projectId).preview(projectId);
+  return (await projectStub(projectId).preview(projectId, 100)).request;
 }

@@ -1,0 +1,81 @@
+/**
+ * Sending one push: its requests in order, each with its retries, against a port through which the
+ * caller records what every request carried and how it ended. No storage here.
+ *
+ * A push obeys the configuration it was built from only while that is still the current one: the
+ * port is asked before every request, and the caller's abort signal ends retries and pending
+ * backoffs at once. An abandoned push records no outcome (the caller drops it).
+ */
+import { describeFailure } from "./classify";
+import { gzip, type EncodedChunk } from "./encode-push";
+import { redactFailure, safeExcerpt } from "./redact";
+import type { PushSummary } from "./status";
+import { sendWithRetries, type OtlpRequest, type Transport } from "./transport";
+import type { Destination } from "../validation/export-config";
+
+/** How one request ended, as far as what the destination applied. */
+export type Settlement = "delivered" | "refused" | "unknown";
+
+export interface PushPort {
+  /** False once the configuration this push was built from has been replaced. */
+  current(): boolean;
+  /** Before a request is sent: record (durably, for delta) what it carries. */
+  sending(chunk: EncodedChunk): void;
+  /** After it ended: delivered, refused (an HTTP error: not applied), or unknown (it may have been applied). */
+  settled(chunk: EncodedChunk, how: Settlement): void;
+}
+
+export interface PushTarget {
+  url: string;
+  destination: Destination;
+  contentType: OtlpRequest["contentType"];
+  gzip: boolean;
+  headers: OtlpRequest["headers"];
+}
+
+export function emptySummary(): PushSummary {
+  return { ok: true, error: null, warning: null, requests: 0, attempts: 0, dataPoints: 0, bytes: 0, durationMs: 0 };
+}
+
+/** Sends the chunks until one fails; "abandoned" when the configuration changed meanwhile. */
+export async function sendPush(
+  chunks: readonly EncodedChunk[],
+  target: PushTarget,
+  transport: Transport,
+  port: PushPort,
+  signal: AbortSignal,
+): Promise<PushSummary | "abandoned"> {
+  const started = transport.now();
+  const summary = emptySummary();
+  const secrets = target.headers.map((h) => h.value);
+  for (const chunk of chunks) {
+    if (!port.current()) return "abandoned";
+    port.sending(chunk);
+    const body = target.gzip ? await gzip(chunk.body) : chunk.body;
+    const request: OtlpRequest = { url: target.url, body, contentType: target.contentType, gzip: target.gzip, headers: target.headers };
+    const { outcome, attempts, mayHaveApplied } = await sendWithRetries(request, transport, signal);
+    summary.requests += 1;
+    summary.attempts += attempts;
+    if (!port.current()) {
+      // The request may still have reached the old destination; the caller decides what that means.
+      port.settled(chunk, outcome.kind === "ok" ? "delivered" : "unknown");
+      return "abandoned";
+    }
+    if (outcome.kind !== "ok") {
+      port.settled(chunk, mayHaveApplied ? "unknown" : "refused");
+      summary.ok = false;
+      summary.error = describeFailure(redactFailure(outcome, secrets), target.destination);
+      break;
+    }
+    port.settled(chunk, "delivered");
+    summary.dataPoints += chunk.dataPoints;
+    summary.bytes += body.byteLength;
+    if (outcome.partialSuccess) {
+      const ps = outcome.partialSuccess;
+      const said = ps.errorMessage ? `: ${safeExcerpt(ps.errorMessage, secrets)}` : ".";
+      summary.warning = `The destination accepted the push but rejected ${ps.rejectedDataPoints} data point(s)${said}`;
+    }
+  }
+  summary.durationMs = transport.now() - started;
+  return summary;
+}
