@@ -169,30 +169,28 @@ export class Agent {
   async #writeBatch(samples: Sample[]): Promise<void> {
     const stats = this.stats;
     const log = this.#log;
-    const batchId = randomUUID();
+    const batch = { batchId: randomUUID(), samples: samples.length, runs: samples.filter((s) => s.type === "run").length };
     try {
-      const body = await gzipAsync(JSON.stringify({ host_id: this.#config.hostId, batch_id: batchId, samples }));
+      const body = await gzipAsync(JSON.stringify({ host_id: this.#config.hostId, batch_id: batch.batchId, samples }));
       const drop = entriesToDrop(this.#spool.entries, this.#spool.bytes, body.byteLength, this.#config.spoolMaxBytes, (e) => this.#sender.isBusy(e));
+      // Each drop is data lost for good: logged one by one (at most one a seal, i.e. a few a minute).
       if (drop === undefined) {
-        stats.batchesDropped.spool_full += 1;
-        stats.samplesDropped.spool_full += samples.length;
-        log.everyMinute("error", "spool_full_new", "batch_dropped_spool_full", { batch_id: batchId, samples: samples.length, spool_bytes: this.#spool.bytes });
+        stats.dropped("spool_full", batch);
+        log.error("batch_dropped_spool_full", { batch_id: batch.batchId, samples: batch.samples, runs: batch.runs, which: "new", spool_bytes: this.#spool.bytes });
         return;
       }
       for (const old of drop) {
         await this.#spool.remove(old);
-        stats.batchesDropped.spool_full += 1;
-        stats.samplesDropped.spool_full += old.samples;
-        log.everyMinute("error", "spool_full_oldest", "batch_dropped_spool_full", { batch_id: old.batchId, samples: old.samples, spool_bytes: this.#spool.bytes });
+        stats.dropped("spool_full", old);
+        log.error("batch_dropped_spool_full", { batch_id: old.batchId, samples: old.samples, runs: old.runs, which: "oldest", spool_bytes: this.#spool.bytes });
       }
-      await this.#spool.write({ batchId, sealedAtMs: Date.now(), samples: samples.length }, body);
+      await this.#spool.write({ ...batch, sealedAtMs: Date.now() }, body);
       stats.batchesSealed += 1;
-      log.debug("batch_spooled", { batch_id: batchId, samples: samples.length, bytes: body.byteLength });
+      log.debug("batch_spooled", { batch_id: batch.batchId, samples: batch.samples, bytes: body.byteLength });
       this.#sender.notify();
     } catch (error) {
-      stats.batchesDropped.io_error += 1;
-      stats.samplesDropped.io_error += samples.length;
-      log.everyMinute("error", "spool_write_failed", "spool_write_failed", { batch_id: batchId, samples: samples.length, error: errorMessage(error) });
+      stats.dropped("io_error", batch);
+      log.everyMinute("error", "spool_write_failed", "spool_write_failed", { batch_id: batch.batchId, samples: batch.samples, error: errorMessage(error) });
     }
   }
 

@@ -22,6 +22,7 @@ export class Stats {
   attemptsFailed = 0;
   batchesDropped: Record<DropReason, number> = { rejected: 0, too_old: 0, spool_full: 0, io_error: 0 };
   samplesDropped: Record<DropReason, number> = { rejected: 0, too_old: 0, spool_full: 0, io_error: 0 };
+  runsDropped: Record<DropReason, number> = { rejected: 0, too_old: 0, spool_full: 0, io_error: 0 };
   samplesAcceptedByEdge = 0;
   samplesRejectedByEdge = new Map<string, number>();
   lastSuccessMs: number | null = null;
@@ -30,6 +31,13 @@ export class Stats {
   containersInvalid = 0;
   gpuProcessesUnmapped = 0;
   devices: GpuDevice[] = [];
+
+  /** A batch deleted (or never written) undelivered. */
+  dropped(reason: DropReason, batch: { samples: number; runs: number }): void {
+    this.batchesDropped[reason] += 1;
+    this.samplesDropped[reason] += batch.samples;
+    this.runsDropped[reason] += batch.runs;
+  }
 }
 
 export interface Gauges {
@@ -73,6 +81,7 @@ export function renderMetrics(s: Stats, g: Gauges): string {
       family("batches_failed_total", "counter", "Failed delivery attempts (network, timeout, 5xx, 401/403/404/429); the batch was kept for a retry.", one(s.attemptsFailed)),
       family("batches_dropped_total", "counter", "Batches deleted undelivered, by reason.", DROP_REASONS.map((reason) => [{ reason }, s.batchesDropped[reason]])),
       family("samples_dropped_total", "counter", "Samples in batches deleted undelivered, by reason.", DROP_REASONS.map((reason) => [{ reason }, s.samplesDropped[reason]])),
+      family("runs_dropped_total", "counter", "Runs in batches deleted undelivered, by reason (never counted at the edge).", DROP_REASONS.map((reason) => [{ reason }, s.runsDropped[reason]])),
       family("samples_accepted_total", "counter", "Samples the edge accepted (first sends only).", one(s.samplesAcceptedByEdge)),
       family("samples_rejected_total", "counter", "Samples the edge rejected one by one, by its code.", rejectedCodes),
       family("last_success_timestamp_seconds", "gauge", "When the edge last answered 2xx (Unix seconds; 0 before the first).", one((s.lastSuccessMs ?? 0) / 1000)),

@@ -142,9 +142,8 @@ export class Sender {
     const { spool, stats, log } = this.#o;
     if (this.#nowMs() - entry.sealedAtMs > this.#o.maxBatchAgeMs) {
       await spool.remove(entry);
-      stats.batchesDropped.too_old += 1;
-      stats.samplesDropped.too_old += entry.samples;
-      log.warn("batch_dropped_too_old", { batch_id: entry.batchId, samples: entry.samples, sealed_at: new Date(entry.sealedAtMs).toISOString() });
+      stats.dropped("too_old", entry);
+      log.warn("batch_dropped_too_old", { batch_id: entry.batchId, samples: entry.samples, runs: entry.runs, sealed_at: new Date(entry.sealedAtMs).toISOString() });
       return { kind: "gone" };
     }
     this.#busy.add(entry);
@@ -154,8 +153,7 @@ export class Sender {
         body = await spool.read(entry);
       } catch (error) {
         await spool.remove(entry);
-        stats.batchesDropped.io_error += 1;
-        stats.samplesDropped.io_error += entry.samples;
+        stats.dropped("io_error", entry);
         log.error("batch_unreadable", { batch_id: entry.batchId, file: entry.file, error: errorMessage(error) });
         return { kind: "gone" };
       }
@@ -173,9 +171,8 @@ export class Sender {
           break;
         case "drop":
           await spool.remove(entry);
-          stats.batchesDropped.rejected += 1;
-          stats.samplesDropped.rejected += entry.samples;
-          log.error("batch_rejected", { batch_id: entry.batchId, samples: entry.samples, status: outcome.status, code: outcome.code, message: outcome.message });
+          stats.dropped("rejected", entry);
+          log.error("batch_rejected", { batch_id: entry.batchId, samples: entry.samples, runs: entry.runs, status: outcome.status, code: outcome.code, message: outcome.message });
           break;
         case "retry":
           stats.attemptsFailed += 1;

@@ -5,7 +5,7 @@
  * batch file exists whole or not at all (a kill -9 mid-write leaves only a temporary file, removed at
  * the next start). It is deleted only after the edge answered 2xx or refused it for good. The name
  * carries everything needed at start-up without reading the file:
- * `<sealed_at_ms>-<seq>-<samples>-<batch_id>.json.gz`, zero-padded so names sort oldest first.
+ * `<sealed_at_ms>-<seq>-<samples>-<runs>-<batch_id>.json.gz`, zero-padded so names sort oldest first.
  */
 import { mkdir, open, readdir, readFile, rename, stat, unlink } from "node:fs/promises";
 import path from "node:path";
@@ -17,22 +17,25 @@ export interface SpoolEntry {
   sealedAtMs: number;
   seq: number;
   samples: number;
+  /** How many of the samples are runs (the rest are resource readings). */
+  runs: number;
   bytes: number;
 }
 
 type EntryName = Omit<SpoolEntry, "file" | "bytes">;
 
 const TEMP_PREFIX = ".tmp-";
-const NAME = /^(\d{13})-(\d{10})-(\d{4,})-([A-Za-z0-9-]{1,64})\.json\.gz$/;
+const NAME = /^(\d{13})-(\d{10})-(\d{4,})-(\d{4,})-([A-Za-z0-9-]{1,64})\.json\.gz$/;
 
 export function spoolFileName(e: EntryName): string {
-  return `${String(e.sealedAtMs).padStart(13, "0")}-${String(e.seq).padStart(10, "0")}-${String(e.samples).padStart(4, "0")}-${e.batchId}.json.gz`;
+  const pad = (n: number, width: number) => String(n).padStart(width, "0");
+  return `${pad(e.sealedAtMs, 13)}-${pad(e.seq, 10)}-${pad(e.samples, 4)}-${pad(e.runs, 4)}-${e.batchId}.json.gz`;
 }
 
 export function parseSpoolFileName(name: string): EntryName | undefined {
   const m = NAME.exec(name);
   if (!m) return undefined;
-  return { sealedAtMs: Number(m[1]), seq: Number(m[2]), samples: Number(m[3]), batchId: m[4]! };
+  return { sealedAtMs: Number(m[1]), seq: Number(m[2]), samples: Number(m[3]), runs: Number(m[4]), batchId: m[5]! };
 }
 
 const byAge = (a: SpoolEntry, b: SpoolEntry) => a.sealedAtMs - b.sealedAtMs || a.seq - b.seq;
@@ -113,7 +116,7 @@ export class Spool {
   }
 
   /** Durably stores one batch body; resolves once it is on disk under its final name. */
-  async write(batch: { batchId: string; sealedAtMs: number; samples: number }, body: Uint8Array): Promise<SpoolEntry> {
+  async write(batch: { batchId: string; sealedAtMs: number; samples: number; runs: number }, body: Uint8Array): Promise<SpoolEntry> {
     const entry: SpoolEntry = { ...batch, seq: this.#nextSeq++, file: "", bytes: body.byteLength };
     entry.file = spoolFileName(entry);
     const temp = path.join(this.dir, `${TEMP_PREFIX}${entry.file}`);

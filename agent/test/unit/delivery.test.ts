@@ -79,18 +79,18 @@ describe("spool", () => {
   afterEach(() => rmSync(path.dirname(dir), { recursive: true, force: true }));
 
   it("file names round-trip and sort oldest first", () => {
-    const name = { sealedAtMs: NOW, seq: 12, samples: 500, batchId: "0b9e7c1e-2f4a-4c55-9d7e-0c8c4f1e2a3b" };
-    expect(spoolFileName(name)).toBe("1795687200000-0000000012-0500-0b9e7c1e-2f4a-4c55-9d7e-0c8c4f1e2a3b.json.gz");
+    const name = { sealedAtMs: NOW, seq: 12, samples: 500, runs: 498, batchId: "0b9e7c1e-2f4a-4c55-9d7e-0c8c4f1e2a3b" };
+    expect(spoolFileName(name)).toBe("1795687200000-0000000012-0500-0498-0b9e7c1e-2f4a-4c55-9d7e-0c8c4f1e2a3b.json.gz");
     expect(parseSpoolFileName(spoolFileName(name))).toEqual(name);
     expect(parseSpoolFileName("notes.txt")).toBeUndefined();
   });
 
   it("writes whole files, finds them again after a restart, and removes what a crash left half-written", async () => {
     const { spool } = await Spool.open(dir);
-    const a = await spool.write({ batchId: "a", sealedAtMs: NOW, samples: 2 }, Buffer.from("first"));
-    await spool.write({ batchId: "b", sealedAtMs: NOW, samples: 3 }, Buffer.from("second!"));
+    const a = await spool.write({ batchId: "a", sealedAtMs: NOW, samples: 2, runs: 2 }, Buffer.from("first"));
+    await spool.write({ batchId: "b", sealedAtMs: NOW, samples: 3, runs: 3 }, Buffer.from("second!"));
     expect(spool.bytes).toBe(12);
-    writeFileSync(path.join(dir, `.tmp-${spoolFileName({ batchId: "c", sealedAtMs: NOW + 1, seq: 9, samples: 1 })}`), "half");
+    writeFileSync(path.join(dir, `.tmp-${spoolFileName({ batchId: "c", sealedAtMs: NOW + 1, seq: 9, samples: 1, runs: 1 })}`), "half");
     writeFileSync(path.join(dir, "README"), "not ours");
 
     const reopened = await Spool.open(dir);
@@ -102,15 +102,15 @@ describe("spool", () => {
     ]);
     expect((await reopened.spool.read(reopened.spool.entries[0]!)).toString()).toBe("first");
     // New batches continue the sequence, so their names never collide with the old ones.
-    expect((await reopened.spool.write({ batchId: "d", sealedAtMs: NOW, samples: 1 }, Buffer.from("x"))).seq).toBe(2);
+    expect((await reopened.spool.write({ batchId: "d", sealedAtMs: NOW, samples: 1, runs: 1 }, Buffer.from("x"))).seq).toBe(2);
 
     await reopened.spool.remove(reopened.spool.entries[0]!);
-    expect(readdirSync(dir).sort()).toEqual(["README", spoolFileName({ batchId: "b", sealedAtMs: NOW, seq: 1, samples: 3 }), spoolFileName({ batchId: "d", sealedAtMs: NOW, seq: 2, samples: 1 })].sort());
+    expect(readdirSync(dir).sort()).toEqual(["README", spoolFileName({ batchId: "b", sealedAtMs: NOW, seq: 1, samples: 3, runs: 3 }), spoolFileName({ batchId: "d", sealedAtMs: NOW, seq: 2, samples: 1, runs: 1 })].sort());
     expect(existsSync(path.join(dir, a.file))).toBe(false);
   });
 
   it("entriesToDrop: oldest idle entries first, until the new batch fits; undefined when it cannot", () => {
-    const e = (batchId: string, bytes: number): SpoolEntry => ({ batchId, bytes, file: batchId, sealedAtMs: NOW, seq: 0, samples: 1 });
+    const e = (batchId: string, bytes: number): SpoolEntry => ({ batchId, bytes, file: batchId, sealedAtMs: NOW, seq: 0, samples: 1, runs: 1 });
     const entries = [e("a", 40), e("b", 30), e("c", 20)];
     const none = () => false;
     expect(entriesToDrop(entries, 90, 10, 100, none)).toEqual([]);
@@ -136,13 +136,18 @@ describe("sender", () => {
   });
   afterEach(() => rmSync(dir, { recursive: true, force: true }));
 
-  /** A sender whose edge answers from `script` in order (the last answer repeats); records what was posted. */
-  function sender(script: PostOutcome[]) {
+  /**
+   * A sender whose edge answers from `script` in order (the last answer repeats), or with what
+   * `script(body)` says; records what was posted.
+   */
+  function sender(script: PostOutcome[] | ((body: string) => PostOutcome)) {
     const posted: string[] = [];
     const s = new Sender({
       spool,
-      post: async (body) => {
-        posted.push(Buffer.from(body).toString());
+      post: async (raw) => {
+        const body = Buffer.from(raw).toString();
+        posted.push(body);
+        if (typeof script === "function") return script(body);
         return script.length > 1 ? script.shift()! : script[0]!;
       },
       maxInFlight: 2,
@@ -159,7 +164,7 @@ describe("sender", () => {
   const down: PostOutcome = { kind: "retry", status: null, message: "ECONNREFUSED", retryAfterMs: null };
 
   it("retries the same body until delivered, then deletes the file", async () => {
-    await spool.write({ batchId: "b1", sealedAtMs: NOW, samples: 1 }, Buffer.from("body-1"));
+    await spool.write({ batchId: "b1", sealedAtMs: NOW, samples: 1, runs: 1 }, Buffer.from("body-1"));
     const { s, posted } = sender([down, down, down, delivered()]);
     s.start();
     expect(await s.drain(5_000)).toBe(false);
@@ -174,7 +179,7 @@ describe("sender", () => {
   });
 
   it("a duplicate answer counts as delivered but not as accepted again", async () => {
-    await spool.write({ batchId: "b1", sealedAtMs: NOW, samples: 1 }, Buffer.from("x"));
+    await spool.write({ batchId: "b1", sealedAtMs: NOW, samples: 1, runs: 1 }, Buffer.from("x"));
     const { s } = sender([delivered(true)]);
     s.start();
     expect(await s.drain(5_000)).toBe(true);
@@ -183,20 +188,22 @@ describe("sender", () => {
   });
 
   it("a batch the edge refuses for good is dropped with its reason logged; the next one is delivered", async () => {
-    await spool.write({ batchId: "bad", sealedAtMs: NOW, samples: 4 }, Buffer.from("bad"));
-    await spool.write({ batchId: "good", sealedAtMs: NOW, samples: 1 }, Buffer.from("good"));
-    const { s } = sender([{ kind: "drop", status: 400, code: "invalid_request", message: 'Unknown field "x".' }, delivered()]);
+    await spool.write({ batchId: "bad", sealedAtMs: NOW, samples: 4, runs: 4 }, Buffer.from("bad"));
+    await spool.write({ batchId: "good", sealedAtMs: NOW, samples: 1, runs: 1 }, Buffer.from("good"));
+    // Both are posted in the same round, in either order.
+    const { s } = sender((body) => (body === "bad" ? { kind: "drop", status: 400, code: "invalid_request", message: 'Unknown field "x".' } : delivered()));
     s.start();
     expect(await s.drain(5_000)).toBe(true);
     await s.stop();
     expect(stats.batchesDropped.rejected).toBe(1);
     expect(stats.samplesDropped.rejected).toBe(4);
+    expect(stats.runsDropped.rejected).toBe(4);
     expect(logs.find((l) => l.event === "batch_rejected")).toMatchObject({ batch_id: "bad", samples: 4, status: 400, code: "invalid_request", message: 'Unknown field "x".' });
   });
 
   it("never sends a batch sealed more than 59 minutes ago: drops it and counts its samples", async () => {
-    await spool.write({ batchId: "old", sealedAtMs: NOW - HOUR, samples: 7 }, Buffer.from("old"));
-    await spool.write({ batchId: "fresh", sealedAtMs: NOW - 58 * 60_000, samples: 1 }, Buffer.from("fresh"));
+    await spool.write({ batchId: "old", sealedAtMs: NOW - HOUR, samples: 7, runs: 7 }, Buffer.from("old"));
+    await spool.write({ batchId: "fresh", sealedAtMs: NOW - 58 * 60_000, samples: 1, runs: 1 }, Buffer.from("fresh"));
     const { s, posted } = sender([delivered()]);
     s.start();
     expect(await s.drain(5_000)).toBe(true);
@@ -208,7 +215,7 @@ describe("sender", () => {
 
   it("stop() aborts a post in flight and keeps its batch", async () => {
     // This sender runs on the real clock.
-    await spool.write({ batchId: "b1", sealedAtMs: Date.now(), samples: 1 }, Buffer.from("x"));
+    await spool.write({ batchId: "b1", sealedAtMs: Date.now(), samples: 1, runs: 1 }, Buffer.from("x"));
     let aborted = false;
     let posting = false;
     const s = new Sender({
