@@ -187,3 +187,21 @@ export const EXPECTED = {
   },
   "other-app": { memoryBytes: 2 * GIB, gpuMemoryBytes: 0, gpuComputePercent: 0, gpuCount: 0, containersRunning: 1, containersReady: 1 },
 } as const;
+
+/** my-model's resource sample in the wire format, as the agent sends it for the scenario (less its time). */
+export function myModelSample(cpuCores: number, region = "us-east-1") {
+  const m = EXPECTED["my-model"];
+  return {
+    type: "resource",
+    project_id: PROJECT_A,
+    app_name: "my-model",
+    region,
+    cpu_cores: cpuCores,
+    memory_bytes: m.memoryBytes,
+    gpu_memory_bytes: m.gpuMemoryBytes,
+    gpu_compute_percent: m.gpuComputePercent,
+    gpu_count: m.gpuCount,
+    containers_running: m.containersRunning,
+    containers_ready: m.containersReady,
+  };
+}
