@@ -16,7 +16,7 @@ import { Sender } from "./delivery/sender";
 import { entriesToDrop, Spool } from "./delivery/spool";
 import { errorMessage, type Logger } from "./log";
 import { MappingFile } from "./mapping/mapping-file";
-import { Collector, type HostReading } from "./readings/collector";
+import { Collector, isCgroupV2, type HostReading } from "./readings/collector";
 import { parseRuns, resourceSample, type Sample } from "./samples";
 import { startServer, type LocalServer, type Reply } from "./server/http";
 import { renderMetrics, Stats } from "./stats";
@@ -80,6 +80,8 @@ export class Agent {
     const { spool, tempFilesRemoved, foreignFiles } = await Spool.open(config.spoolDir);
     log.info("spool_opened", { dir: config.spoolDir, batches: spool.entries.length, bytes: spool.bytes, temp_files_removed: tempFilesRemoved });
     if (foreignFiles.length > 0) log.warn("spool_foreign_files", { dir: config.spoolDir, files: foreignFiles.slice(0, 10) });
+    // cgroup v1 (or a hybrid host's v1 mounts) has no usage_usec or memory.current: every value would be skipped.
+    if (!(await isCgroupV2(config.cgroupRoot))) log.warn("cgroup_not_v2", { cgroup_root: config.cgroupRoot, expected: "a cgroup v2 mount (cgroup.controllers at its root)" });
     const agent = new Agent(config, ingestKey, log, spool);
     agent.#server = await startServer(config.listen, agent.#handlers(), log);
     agent.#sender.start();

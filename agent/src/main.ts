@@ -6,6 +6,7 @@
  */
 import { readFile, stat } from "node:fs/promises";
 import { Agent, createCollector } from "./agent";
+import { isCgroupV2 } from "./readings/collector";
 import { ConfigError, parseConfig, type AgentConfig, type IngestKeySource } from "./config";
 import { createLogger, errorMessage, type Logger } from "./log";
 import { resourceSample } from "./samples";
@@ -82,6 +83,7 @@ async function check(config: AgentConfig, log: Logger): Promise<void> {
   const report = {
     host_id: config.hostId,
     region: config.region,
+    cgroup_v2: await isCgroupV2(config.cgroupRoot),
     containers: r.containers,
     unmapped_containers: r.unmappedContainers,
     invalid_containers: r.invalidContainers,

@@ -53,6 +53,14 @@ export interface HostReading {
   skipped: SkippedReadings;
 }
 
+/** Whether `cgroupRoot` is a cgroup v2 (unified) mount: only its root has cgroup.controllers next to the tree. */
+export function isCgroupV2(cgroupRoot: string): Promise<boolean> {
+  return access(path.join(cgroupRoot, "cgroup.controllers")).then(
+    () => true,
+    () => false,
+  );
+}
+
 const readText = (file: string) => readFile(file, "utf8").then((t) => t, (e: NodeJS.ErrnoException) => (e.code === "ENOENT" ? null : undefined));
 
 export class Collector {

@@ -50,6 +50,7 @@ describe("metrics-export-agent", () => {
       { cgroup: C3, projectId: PROJECT_B, appName: "other-app", ready: true },
     ]);
     expect(report.unmapped_containers).toEqual([UNMAPPED]);
+    expect(report.cgroup_v2).toBe(true);
     expect(report.nvidia_smi).toBe("ok");
     expect(report.gpu_devices).toEqual([expect.objectContaining({ uuid: "GPU-00000000-1111-2222-3333-444444444444", utilizationPercent: 100 })]);
     expect(report.samples[0]).toEqual({ ...myModelSample(0), time: expect.any(Number) });

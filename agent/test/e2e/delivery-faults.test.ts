@@ -126,6 +126,8 @@ describe("the agent delivers through faults without loss or double counting", ()
       expect(agent.events("delivery_failed")).toHaveLength(1);
       expect(await agent.metric("readings_total")).toBeGreaterThan(5);
       expect(agent.events("nvidia_smi_unavailable")).toHaveLength(1);
+      // The empty folder standing in for the cgroup tree is no cgroup v2 mount: said once, at start.
+      expect(agent.events("cgroup_not_v2")).toHaveLength(1);
       const after = await agent.metrics();
       expect(after.get("nvidia_smi_failures_total")).toBe(after.get("readings_total"));
       report("outage", { runs_posted: 120, ...(await s.totals()), failed_attempts: after.get("batches_failed_total"), batches: delivered.length });

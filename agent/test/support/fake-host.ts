@@ -75,6 +75,8 @@ export class FakeHost {
 
   constructor() {
     mkdirSync(this.cgroupRoot, { recursive: true });
+    // What marks the root of a cgroup v2 mount (the fixture host's root listing has it too).
+    writeFileSync(path.join(this.cgroupRoot, "cgroup.controllers"), "cpuset cpu io memory hugetlb pids rdma misc\n");
     mkdirSync(this.procRoot, { recursive: true });
     mkdirSync(this.readyDir, { recursive: true });
   }
