@@ -1,6 +1,7 @@
 import path from "node:path";
 import { cloudflareTest, readD1Migrations } from "@cloudflare/vitest-plugin";
 import { defineConfig } from "vitest/config";
+import { agentProjects } from "./agent/vitest.projects.js";
 
 // Three suites, one command (`npm test`):
 // - unit:   pure logic (aggregation, encoding, retry policy, validation) in plain Node, no runtime.
@@ -63,6 +64,8 @@ export default defineConfig(async () => {
             hookTimeout: 180_000,
           },
         },
+        // The host agent (agent/): agent-unit and agent-e2e.
+        ...agentProjects,
       ],
     },
   };
