@@ -39,9 +39,9 @@ export function edgeApi(worker: Worker): EdgeApi {
       return created.body.key as string;
     },
     async counter(projectId, metric) {
-      const preview = await call("GET", `/v1/projects/${projectId}/metrics-export/preview`, worker.adminToken);
+      const preview = await call("GET", `/v1/projects/${projectId}/metrics-export/preview?limit=100`, worker.adminToken);
       const out = new Map<string, number>();
-      for (const rm of preview.body.resourceMetrics ?? []) {
+      for (const rm of preview.body.request.resourceMetrics ?? []) {
         for (const sm of rm.scopeMetrics ?? []) {
           for (const m of sm.metrics ?? []) {
             if (m.name !== metric) continue;
