@@ -5,7 +5,8 @@
  * another origin needs every value typed again; the origin is also part of the AES-GCM additional
  * data, so a value cannot even be opened for another origin.
  */
-import { CredentialsUnreadableError, type HeaderCipher } from "../src/crypto/header-crypto";
+import type { HeaderCipher } from "../src/crypto/header-crypto";
+import type { ErrorBody } from "../src/errors";
 import type { HeaderInput } from "../src/validation/export-config";
 import type { ProjectStore, SealedHeader } from "./store";
 
@@ -151,10 +152,26 @@ function valuesRequired(names: string[], from: string | null, to: string): Resol
 }
 
 async function openOne(cipher: HeaderCipher, h: SealedHeader): Promise<Resolution<string>> {
-  try {
-    return { kind: "ok", value: await cipher.open(h.name, h.origin, h.sealed) };
-  } catch (err) {
-    if (!(err instanceof CredentialsUnreadableError)) throw err;
-    return { kind: "unreadable", name: h.name, message: err.message };
+  const opened = await cipher.open(h.name, h.origin, h.sealed);
+  return opened.ok ? { kind: "ok", value: opened.value } : { kind: "unreadable", name: h.name, message: opened.message };
+}
+
+/** A resolution that stops a save or a Test Connection, as the API error it is. */
+export function resolutionError(r: Exclude<Resolution<unknown>, { kind: "ok" }>, during: "save" | "test"): ErrorBody {
+  switch (r.kind) {
+    case "missing_value":
+      return { status: 400, code: "invalid_request", message: `headers[${r.index}].value: required, no value is stored for header "${r.name}".` };
+    case "values_required": {
+      const names = r.names.map((n) => `"${n}"`).join(", ");
+      return {
+        status: 400,
+        code: "header_values_required",
+        message:
+          `headers: stored header values are only sent to the origin they were saved for (${r.from}); ` +
+          `to ${during === "save" ? "save an endpoint on" : "test"} ${r.to}, enter the value${r.names.length > 1 ? "s" : ""} of ${names} again.`,
+      };
+    }
+    case "unreadable":
+      return { status: 400, code: "invalid_request", message: `headers: the stored value of "${r.name}" cannot be decrypted; enter it again.` };
   }
 }

@@ -2,10 +2,14 @@
  * Append-only schema migrations of the ProjectExporter's SQLite storage. Never edit an applied
  * migration; add a new one. Every table is documented in docs/storage-schema.md.
  */
+import { upgradeFromV3 } from "./legacy-v3";
+
 export interface SqlMigration {
   id: number;
   description: string;
   sql: string;
+  /** Data that SQL alone cannot convert (binary encodings), in the same transaction, after `sql`. */
+  upgrade?: (sql: SqlStorage) => void;
 }
 
 export const MIGRATIONS: readonly SqlMigration[] = [
@@ -108,6 +112,42 @@ export const MIGRATIONS: readonly SqlMigration[] = [
     sql: `ALTER TABLE series ADD COLUMN last_sample_ms INTEGER NOT NULL DEFAULT 0;
           UPDATE series SET last_sample_ms = CAST(strftime('%s', 'now') AS INTEGER) * 1000;`,
   },
+  {
+    id: 4,
+    description:
+      "writes follow what changed: batches log their samples (one row per batch, no applied_at index), binary aggregates and one row per host compacted from them, a delta journal keyed by export",
+    sql: `
+      CREATE TABLE aggregates (
+        app_name            TEXT NOT NULL,
+        region              TEXT NOT NULL,
+        counters_start_ms   INTEGER NOT NULL,
+        histograms_start_ms INTEGER NOT NULL,
+        last_sample_ms      INTEGER NOT NULL,
+        runs                INTEGER NOT NULL,
+        successes           INTEGER NOT NULL,
+        errors              INTEGER NOT NULL,
+        bounds              BLOB NOT NULL,
+        histograms          BLOB NOT NULL,
+        PRIMARY KEY (app_name, region)
+      ) WITHOUT ROWID;
+      CREATE TABLE host_states (
+        host_id TEXT PRIMARY KEY,
+        reports BLOB NOT NULL
+      ) WITHOUT ROWID;
+      CREATE TABLE delta_journal (
+        export_id TEXT NOT NULL,
+        seq       INTEGER NOT NULL,
+        part      INTEGER NOT NULL,
+        state     TEXT NOT NULL,
+        snapshots BLOB NOT NULL,
+        PRIMARY KEY (export_id, seq, part)
+      ) WITHOUT ROWID;
+      ALTER TABLE batches ADD COLUMN seq INTEGER;
+      ALTER TABLE batches ADD COLUMN samples BLOB;
+      DROP INDEX batches_applied_at;
+    `,
+    upgrade: upgradeFromV3,
+  },
 ];
 
 /** Applies the migrations not applied yet, all in one transaction. */
@@ -119,6 +159,7 @@ export function migrate(storage: DurableObjectStorage): void {
     for (const m of MIGRATIONS) {
       if (m.id <= applied) continue;
       sql.exec(m.sql);
+      m.upgrade?.(sql);
       sql.exec("INSERT INTO _migrations (id, description, applied_at) VALUES (?, ?, ?)", m.id, m.description, Date.now());
     }
   });

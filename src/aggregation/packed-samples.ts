@@ -5,6 +5,7 @@
  * cost more CPU than the object's own aggregation (docs/benchmarks.md).
  */
 import type { SampleInput } from "../validation/samples";
+import { ByteReader, ByteWriter } from "./binary";
 import { seriesKey } from "./series";
 
 export const RUN_FIELDS = 4; // execution, queue, response, coldstart (NaN: no cold start)
@@ -84,4 +85,64 @@ export function packSamples(samples: readonly SampleInput[]): PackedSamples {
 
 export function sampleCount(p: PackedSamples): number {
   return p.runSeries.length + p.resourceSeries.length;
+}
+
+/**
+ * The bytes of a batch's accepted samples as the batch ledger stores them (replayed into the series
+ * state when the object loads before they were compacted). Sample indices are not kept: they only
+ * serve the rejections of the first answer.
+ */
+export function encodePacked(p: PackedSamples): Uint8Array {
+  const runs = p.runSeries.length;
+  const resources = p.resourceSeries.length;
+  const w = new ByteWriter(64 + p.appNames.length * 40 + runs * (2 + 1 + 8 * RUN_FIELDS) + resources * (2 + 8 * RESOURCE_FIELDS));
+  w.u16(p.appNames.length);
+  for (let i = 0; i < p.appNames.length; i++) {
+    w.text(p.appNames[i]!);
+    w.text(p.regions[i]!);
+  }
+  w.u32(runs);
+  for (let r = 0; r < runs; r++) {
+    w.u16(p.runSeries[r]!);
+    w.u8(p.runSuccess[r]!);
+  }
+  w.f64s(p.runValues);
+  w.u32(resources);
+  for (let q = 0; q < resources; q++) w.u16(p.resourceSeries[q]!);
+  w.f64s(p.resourceValues);
+  return w.bytes();
+}
+
+export function decodePacked(bytes: Uint8Array | ArrayBuffer): PackedSamples {
+  const r = new ByteReader(bytes);
+  const seriesCount = r.u16();
+  const appNames: string[] = [];
+  const regions: string[] = [];
+  for (let i = 0; i < seriesCount; i++) {
+    appNames.push(r.text());
+    regions.push(r.text());
+  }
+  const runs = r.u32();
+  const runSeries = new Uint16Array(runs);
+  const runSuccess = new Uint8Array(runs);
+  for (let i = 0; i < runs; i++) {
+    runSeries[i] = r.u16();
+    runSuccess[i] = r.u8();
+  }
+  const runValues = Float64Array.from(r.f64s(runs * RUN_FIELDS));
+  const resources = r.u32();
+  const resourceSeries = new Uint16Array(resources);
+  for (let i = 0; i < resources; i++) resourceSeries[i] = r.u16();
+  const resourceValues = Float64Array.from(r.f64s(resources * RESOURCE_FIELDS));
+  return {
+    appNames,
+    regions,
+    runSeries,
+    runIndex: new Uint32Array(runs),
+    runValues,
+    runSuccess,
+    resourceSeries,
+    resourceIndex: new Uint32Array(resources),
+    resourceValues,
+  };
 }

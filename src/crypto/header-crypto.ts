@@ -19,12 +19,8 @@ export interface SealedValue {
   ciphertext: Uint8Array;
 }
 
-export class CredentialsUnreadableError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = "CredentialsUnreadableError";
-  }
-}
+/** Opening a value: the plaintext, or why it cannot be opened (never the value). */
+export type Opened = { ok: true; value: string } | { ok: false; message: string };
 
 const HKDF_SALT = new TextEncoder().encode("metrics-export/header-encryption/v1");
 const IV_BYTES = 12;
@@ -88,11 +84,8 @@ export class HeaderCipher {
     return { keyVersion: this.current.version, iv, ciphertext: new Uint8Array(ciphertext) };
   }
 
-  /**
-   * Opens a value sealed for `origin` (null: sealed before the origin binding); throws
-   * CredentialsUnreadableError (never the value) when it cannot.
-   */
-  async open(headerName: string, origin: string | null, sealed: SealedValue): Promise<string> {
+  /** Opens a value sealed for `origin` (null: sealed before the origin binding). */
+  async open(headerName: string, origin: string | null, sealed: SealedValue): Promise<Opened> {
     const key =
       sealed.keyVersion === this.current.version
         ? this.current
@@ -100,9 +93,7 @@ export class HeaderCipher {
           ? this.previous
           : null;
     if (key === null) {
-      throw new CredentialsUnreadableError(
-        `header "${headerName}" was sealed with an encryption key that is no longer configured (key version ${sealed.keyVersion})`,
-      );
+      return { ok: false, message: `header "${headerName}" was sealed with an encryption key that is no longer configured (key version ${sealed.keyVersion})` };
     }
     try {
       const plain = await crypto.subtle.decrypt(
@@ -110,11 +101,9 @@ export class HeaderCipher {
         key.key,
         sealed.ciphertext,
       );
-      return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(plain);
+      return { ok: true, value: new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(plain) };
     } catch {
-      throw new CredentialsUnreadableError(
-        `header "${headerName}" could not be decrypted (tampered with, or sealed for another project or origin)`,
-      );
+      return { ok: false, message: `header "${headerName}" could not be decrypted (tampered with, or sealed for another project or origin)` };
     }
   }
 

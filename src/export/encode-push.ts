@@ -2,10 +2,11 @@
  * From an ExportBatch to request bodies: encoding by protocol, splitting so that no uncompressed
  * body exceeds the destination's limit, and gzip.
  */
+import { gzipSync } from "node:zlib";
 import type { Destination, Protocol } from "../validation/export-config";
 import type { ExportBatch, ExportSeries } from "./model";
 import { seriesKey } from "../aggregation/series";
-import { encodeExportBatch } from "./protobuf-encoder";
+import { encodeExportBatch, ProtobufBatch } from "./protobuf-encoder";
 import { serializeJson } from "./resource-metrics";
 
 /** Datadog answers 413 above 500 KB uncompressed (../shared/DESTINATIONS.md); 4 MiB elsewhere. */
@@ -39,43 +40,73 @@ export interface EncodedChunk {
   dataPoints: number;
 }
 
+/** Where each series' points begin in `batch.series`: a series' points stay in one request. */
+function groupStarts(series: readonly ExportSeries[]): number[] {
+  const starts: number[] = [];
+  series.forEach((s, i) => {
+    const prev = series[i - 1];
+    if (!prev || prev.appName !== s.appName || prev.region !== s.region) starts.push(i);
+  });
+  starts.push(series.length);
+  return starts;
+}
+
+function chunk(batch: ExportBatch, from: number, to: number, body: Uint8Array): EncodedChunk {
+  const series = batch.series.slice(from, to);
+  const keys = [...new Set(series.map((s) => seriesKey(s.appName, s.region)))];
+  return { series, keys, body, dataPoints: dataPointCount(series) };
+}
+
 /**
- * Bodies of at most `limitBytes` each. All points of one series (a delta push may carry several)
- * stay in one body, so that each series' outcome is that of one request; a single series larger
- * than the limit is sent alone.
+ * Bodies of at most `limitBytes` each, cut between series. All points of one series (a delta push
+ * may carry several) stay in one body, so each series' outcome is that of one request; a single
+ * series larger than the limit is sent alone.
+ *
+ * Protobuf: every range's size is known from one measuring pass (ProtobufBatch), so each series is
+ * encoded once however many parts there are. OTLP/JSON goes through the SDK serializer, which can
+ * only be asked for whole bodies: it is encoded whole, then each part again (JSON is the rare,
+ * "low-traffic testing" protocol).
  */
 export function encodeInChunks(batch: ExportBatch, protocol: Protocol, limitBytes: number): EncodedChunk[] {
-  const groups: ExportSeries[][] = [];
-  for (const s of batch.series) {
-    const last = groups.at(-1);
-    if (last && last[0]!.appName === s.appName && last[0]!.region === s.region) last.push(s);
-    else groups.push([s]);
+  const starts = groupStarts(batch.series);
+  if (protocol === "http/protobuf") {
+    const encoded = new ProtobufBatch(batch);
+    const chunks: EncodedChunk[] = [];
+    for (let g = 0; g < starts.length - 1; ) {
+      const from = starts[g]!;
+      let end = g + 1;
+      while (end < starts.length - 1 && encoded.size(from, starts[end + 1]!) <= limitBytes) end += 1;
+      chunks.push(chunk(batch, from, starts[end]!, encoded.write(from, starts[end]!)));
+      g = end;
+    }
+    if (chunks.length === 0) chunks.push(chunk(batch, 0, 0, encoded.write(0, 0)));
+    return chunks;
   }
   const chunks: EncodedChunk[] = [];
-  const encode = (part: ExportSeries[][]): void => {
-    const series = part.flat();
-    const body = encodeBody({ ...batch, series }, protocol);
-    if (body.byteLength <= limitBytes || part.length <= 1) {
-      chunks.push({ series, keys: part.map((g) => seriesKey(g[0]!.appName, g[0]!.region)), body, dataPoints: dataPointCount(series) });
+  const encodeGroups = (g0: number, g1: number): void => {
+    const from = starts[g0]!;
+    const to = starts[g1]!;
+    const body = serializeJson({ ...batch, series: batch.series.slice(from, to) });
+    if (body.byteLength <= limitBytes || g1 - g0 <= 1) {
+      chunks.push(chunk(batch, from, to, body));
       return;
     }
-    // Aim straight at the number of parts the size suggests, then halve whatever is still over.
-    const parts = Math.max(2, Math.ceil((body.byteLength / limitBytes) * 1.05));
-    const size = Math.ceil(part.length / parts);
-    for (let i = 0; i < part.length; i += size) {
-      const piece = part.slice(i, i + size);
-      if (piece.length === part.length) {
-        const half = Math.ceil(piece.length / 2);
-        encode(piece.slice(0, half));
-        encode(piece.slice(half));
-      } else encode(piece);
-    }
+    const half = g0 + Math.ceil((g1 - g0) / 2);
+    encodeGroups(g0, half);
+    encodeGroups(half, g1);
   };
-  encode(groups);
+  encodeGroups(0, Math.max(starts.length - 1, 0));
+  if (chunks.length === 0) chunks.push(chunk(batch, 0, 0, serializeJson({ ...batch, series: [] })));
   return chunks;
 }
 
+/**
+ * Level 1: on a 5.8 MB push body (2,000 series) zlib takes 13 ms at level 1 against 49 ms at the
+ * default level 6 (and 74 ms for CompressionStream, which cannot choose), for 267 KB instead of
+ * 223 KB. CPU is what a push is billed for; the bytes are not.
+ */
+export const GZIP_LEVEL = 1;
+
 export async function gzip(bytes: Uint8Array): Promise<Uint8Array> {
-  const stream = new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new CompressionStream("gzip"));
-  return new Uint8Array(await new Response(stream).arrayBuffer());
+  return gzipSync(bytes, { level: GZIP_LEVEL });
 }

@@ -61,206 +61,256 @@ const ATTRIBUTE_KEYS = ["project_id", "app_id", "app_name", "region"] as const;
 const textEncoder = new TextEncoder();
 
 export function encodeExportBatch(batch: ExportBatch): Uint8Array {
-  const series = batch.series;
-  const seriesCount = series.length;
-  const bounds = batch.bounds;
-  const boundsField = bounds.length > 0 ? packedDoubles(TAG_EXPLICIT_BOUNDS, bounds) : new Uint8Array(0);
+  const encoded = new ProtobufBatch(batch);
+  return encoded.write(0, batch.series.length);
+}
 
-  // Pass 1: sizes of every attribute block, data point and metric, hence of the whole request.
-  const attributeLengths = new Int32Array(seriesCount);
-  const valueLengths = new Int32Array(seriesCount * ATTRIBUTES_PER_SERIES);
-  const histogramPointLengths = new Int32Array(seriesCount * HISTOGRAMS_PER_SERIES);
-  let attributeBytes = 0;
-  let seriesWithGauges = 0;
-  let gaugeBodyLength = 0;
-  let counterBodyLength = 0;
-  const histogramBodyLengths = [0, 0, 0, 0];
-  for (let i = 0; i < seriesCount; i++) {
-    const s = series[i]!;
-    let blockLength = 0;
-    for (let a = 0; a < ATTRIBUTES_PER_SERIES; a++) {
-      const valueLength = utf8Length(attributeValue(s, a));
-      valueLengths[i * ATTRIBUTES_PER_SERIES + a] = valueLength;
-      const anyValueLength = 1 + varintLength(valueLength) + valueLength;
-      const keyValueLength = ATTRIBUTE_KEY_FIELDS[a]!.length + varintLength(anyValueLength) + anyValueLength;
-      blockLength += 1 + varintLength(keyValueLength) + keyValueLength;
-    }
-    attributeLengths[i] = blockLength;
-    attributeBytes += blockLength;
+/**
+ * A batch measured once (pass 1) and writable as one request or as several, each a contiguous
+ * range of its series: the sizes of every range are known from prefix sums before anything is
+ * written, so splitting for a size limit encodes every series once.
+ */
+export class ProtobufBatch {
+  readonly #batch: ExportBatch;
+  readonly #boundsField: Uint8Array;
+  readonly #attributeLengths: Int32Array;
+  readonly #histogramPointLengths: Int32Array;
+  readonly #attributes: Writer;
+  readonly #attributeStarts: Int32Array;
+  readonly #times: Uint32Array;
+  /** Prefix sums over series: gauge points' field bytes, counter points' (each of 3), histogram points' (per histogram), series with gauges. */
+  readonly #gaugeBytes: Float64Array;
+  readonly #counterBytes: Float64Array;
+  readonly #histogramBytes: Float64Array[];
+  readonly #gaugeSeries: Int32Array;
 
-    const flagBytes = s.noRecordedValue ? SMALL_VARINT_FIELD_BYTES : 0;
-    const numberPointLength = NUMBER_POINT_FIXED_BYTES + blockLength + flagBytes;
-    const numberPointField = 1 + varintLength(numberPointLength) + numberPointLength;
-    if (s.gauges !== undefined) {
-      seriesWithGauges++;
-      gaugeBodyLength += numberPointField;
+  constructor(batch: ExportBatch) {
+    this.#batch = batch;
+    const series = batch.series;
+    const n = series.length;
+    this.#boundsField = batch.bounds.length > 0 ? packedDoubles(TAG_EXPLICIT_BOUNDS, batch.bounds) : new Uint8Array(0);
+    this.#attributeLengths = new Int32Array(n);
+    this.#histogramPointLengths = new Int32Array(n * HISTOGRAMS_PER_SERIES);
+    this.#gaugeBytes = new Float64Array(n + 1);
+    this.#counterBytes = new Float64Array(n + 1);
+    this.#histogramBytes = Array.from({ length: HISTOGRAMS_PER_SERIES }, () => new Float64Array(n + 1));
+    this.#gaugeSeries = new Int32Array(n + 1);
+    const valueLengths = new Int32Array(n * ATTRIBUTES_PER_SERIES);
+    let attributeBytes = 0;
+
+    // Pass 1: sizes of every attribute block and data point.
+    for (let i = 0; i < n; i++) {
+      const s = series[i]!;
+      let blockLength = 0;
+      for (let a = 0; a < ATTRIBUTES_PER_SERIES; a++) {
+        const valueLength = utf8Length(attributeValue(s, a));
+        valueLengths[i * ATTRIBUTES_PER_SERIES + a] = valueLength;
+        const anyValueLength = 1 + varintLength(valueLength) + valueLength;
+        const keyValueLength = ATTRIBUTE_KEY_FIELDS[a]!.length + varintLength(anyValueLength) + anyValueLength;
+        blockLength += 1 + varintLength(keyValueLength) + keyValueLength;
+      }
+      this.#attributeLengths[i] = blockLength;
+      attributeBytes += blockLength;
+
+      const flagBytes = s.noRecordedValue ? SMALL_VARINT_FIELD_BYTES : 0;
+      const numberPointLength = NUMBER_POINT_FIXED_BYTES + blockLength + flagBytes;
+      const numberPointField = 1 + varintLength(numberPointLength) + numberPointLength;
+      const hasGauges = s.gauges !== undefined;
+      this.#gaugeBytes[i + 1] = this.#gaugeBytes[i]! + (hasGauges ? numberPointField : 0);
+      this.#gaugeSeries[i + 1] = this.#gaugeSeries[i]! + (hasGauges ? 1 : 0);
+      this.#counterBytes[i + 1] = this.#counterBytes[i]! + numberPointField;
+      for (let h = 0; h < HISTOGRAMS_PER_SERIES; h++) {
+        const pointLength = histogramPointLength(histogramOf(s, h), blockLength, this.#boundsField.length) + flagBytes;
+        this.#histogramPointLengths[i * HISTOGRAMS_PER_SERIES + h] = pointLength;
+        const sums = this.#histogramBytes[h]!;
+        sums[i + 1] = sums[i]! + 1 + varintLength(pointLength) + pointLength;
+      }
     }
-    counterBodyLength += numberPointField;
-    for (let h = 0; h < HISTOGRAMS_PER_SERIES; h++) {
-      const pointLength = histogramPointLength(histogramOf(s, h), blockLength, boundsField.length) + flagBytes;
-      histogramPointLengths[i * HISTOGRAMS_PER_SERIES + h] = pointLength;
-      histogramBodyLengths[h]! += 1 + varintLength(pointLength) + pointLength;
+
+    // Each series' attributes, once per tag (NumberDataPoint field 7, HistogramDataPoint field 9).
+    this.#attributes = new Writer(attributeBytes * 2);
+    this.#attributeStarts = new Int32Array(n);
+    const attributes = this.#attributes;
+    for (let i = 0; i < n; i++) {
+      const start = attributes.pos;
+      this.#attributeStarts[i] = start;
+      writeAttributeBlock(attributes, series[i]!, valueLengths, i * ATTRIBUTES_PER_SERIES);
+      const end = attributes.pos;
+      attributes.bytes.copyWithin(end, start, end);
+      // Only the KeyValue tags differ between the two copies.
+      for (let at = end; at < end + (end - start); ) {
+        attributes.bytes[at] = TAG_HISTOGRAM_ATTRIBUTE;
+        at = skipLengthDelimited(attributes.bytes, at + 1);
+      }
+      attributes.pos = end + (end - start);
+    }
+
+    // Per series: counters' start [low, high], histograms' start [low, high], end time [low, high].
+    this.#times = new Uint32Array(n * 6);
+    for (let i = 0; i < n; i++) {
+      const s = series[i]!;
+      hrTimeFromMs(s.countersStartMs, this.#times, i * 6);
+      hrTimeFromMs(s.histogramsStartMs, this.#times, i * 6 + 2);
+      hrTimeFromMs(s.timeMs ?? batch.timeMs, this.#times, i * 6 + 4);
     }
   }
 
-  const bodyLengths = METRICS.map((definition, m) => {
-    switch (definition.kind) {
-      case "gauge":
-        return gaugeBodyLength;
-      case "histogram":
-        return histogramBodyLengths[HISTOGRAM_INDEX[m]!]! + SMALL_VARINT_FIELD_BYTES;
-      case "counter":
-        return counterBodyLength + 2 * SMALL_VARINT_FIELD_BYTES;
-    }
-  });
-  let scopeMetricsLength = SCOPE_FIELD.length;
-  if (seriesCount > 0) {
-    for (let m = 0; m < METRICS.length; m++) {
-      if (METRICS[m]!.kind === "gauge" && seriesWithGauges === 0) continue;
-      const metricLength = METRIC_HEADERS[m]!.length + varintLength(bodyLengths[m]!) + bodyLengths[m]!;
-      scopeMetricsLength += 1 + varintLength(metricLength) + metricLength;
-    }
-  }
-  const resourceMetricsLength =
-    RESOURCE_FIELD.length + 1 + varintLength(scopeMetricsLength) + scopeMetricsLength;
-  const totalLength = 1 + varintLength(resourceMetricsLength) + resourceMetricsLength;
-
-  // Each series' attributes, once per tag (NumberDataPoint field 7, HistogramDataPoint field 9).
-  const attributes = new Writer(attributeBytes * 2);
-  const attributeStarts = new Int32Array(seriesCount);
-  for (let i = 0; i < seriesCount; i++) {
-    const start = attributes.pos;
-    attributeStarts[i] = start;
-    writeAttributeBlock(attributes, series[i]!, valueLengths, i * ATTRIBUTES_PER_SERIES);
-    const end = attributes.pos;
-    attributes.bytes.copyWithin(end, start, end);
-    // Only the KeyValue tags differ between the two copies.
-    for (let at = end; at < end + (end - start); ) {
-      attributes.bytes[at] = TAG_HISTOGRAM_ATTRIBUTE;
-      at = skipLengthDelimited(attributes.bytes, at + 1);
-    }
-    attributes.pos = end + (end - start);
-  }
-
-  // Per series: counters' start [low, high], histograms' start [low, high], end time [low, high].
-  const times = new Uint32Array(seriesCount * 6);
-  for (let i = 0; i < seriesCount; i++) {
-    const s = series[i]!;
-    hrTimeFromMs(s.countersStartMs, times, i * 6);
-    hrTimeFromMs(s.histogramsStartMs, times, i * 6 + 2);
-    hrTimeFromMs(s.timeMs ?? batch.timeMs, times, i * 6 + 4);
-  }
-
-  // Pass 2: write, in the SDK's field order.
-  const out = new Writer(totalLength);
-  out.byte(TAG_1_LEN);
-  out.varint(resourceMetricsLength);
-  out.copy(RESOURCE_FIELD);
-  out.byte(TAG_2_LEN);
-  out.varint(scopeMetricsLength);
-  out.copy(SCOPE_FIELD);
-  const temporality = batch.temporality === "delta" ? TEMPORALITY_DELTA : TEMPORALITY_CUMULATIVE;
-  for (let m = 0; seriesCount > 0 && m < METRICS.length; m++) {
-    const definition = METRICS[m]!;
-    if (definition.kind === "gauge" && seriesWithGauges === 0) continue;
-    const header = METRIC_HEADERS[m]!;
-    const bodyLength = bodyLengths[m]!;
-    out.byte(TAG_2_LEN);
-    out.varint(header.length + varintLength(bodyLength) + bodyLength);
-    out.copy(header);
-    out.varint(bodyLength);
-    switch (definition.kind) {
-      case "gauge":
-        for (let i = 0; i < seriesCount; i++) {
-          const gauges = series[i]!.gauges;
-          if (gauges === undefined) continue;
-          const blockLength = attributeLengths[i]!;
-          const flagged = series[i]!.noRecordedValue === true;
-          out.byte(TAG_1_LEN);
-          out.varint(NUMBER_POINT_FIXED_BYTES + blockLength + (flagged ? SMALL_VARINT_FIELD_BYTES : 0));
-          out.byte(TAG_START_TIME);
-          out.fixed64(times[i * 6 + 4]!, times[i * 6 + 5]!);
-          out.byte(TAG_TIME);
-          out.fixed64(times[i * 6 + 4]!, times[i * 6 + 5]!);
-          out.byte(TAG_AS_DOUBLE);
-          out.double(gauges[definition.field]);
-          out.copyFrom(attributes.bytes, attributeStarts[i]!, blockLength);
-          if (flagged) {
-            out.byte(TAG_NUMBER_FLAGS);
-            out.byte(FLAG_NO_RECORDED_VALUE);
-          }
+  /** Body length of each metric for the series [from, to), and whether the gauges are in. */
+  #bodyLengths(from: number, to: number): { lengths: number[]; gauges: boolean } {
+    const gauges = this.#gaugeSeries[to]! - this.#gaugeSeries[from]! > 0;
+    const lengths = METRICS.map((definition, m) => {
+      switch (definition.kind) {
+        case "gauge":
+          return this.#gaugeBytes[to]! - this.#gaugeBytes[from]!;
+        case "histogram": {
+          const sums = this.#histogramBytes[HISTOGRAM_INDEX[m]!]!;
+          return sums[to]! - sums[from]! + SMALL_VARINT_FIELD_BYTES;
         }
-        break;
-      case "histogram": {
-        const h = HISTOGRAM_INDEX[m]!;
-        for (let i = 0; i < seriesCount; i++) {
-          const values = histogramOf(series[i]!, h);
-          const blockLength = attributeLengths[i]!;
-          out.byte(TAG_1_LEN);
-          out.varint(histogramPointLengths[i * HISTOGRAMS_PER_SERIES + h]!);
-          out.byte(TAG_START_TIME);
-          out.fixed64(times[i * 6 + 2]!, times[i * 6 + 3]!);
-          out.byte(TAG_TIME);
-          out.fixed64(times[i * 6 + 4]!, times[i * 6 + 5]!);
-          out.byte(TAG_COUNT);
-          out.fixed64(values.count >>> 0, (values.count / TWO_POW_32) >>> 0);
-          out.byte(TAG_HISTOGRAM_SUM);
-          out.double(values.sum);
-          const counts = values.bucketCounts;
-          if (counts.length > 0) {
-            out.byte(TAG_BUCKET_COUNTS);
-            out.varint(counts.length * 8);
-            for (let b = 0; b < counts.length; b++) {
-              const count = counts[b]!;
-              out.fixed64(count >>> 0, (count / TWO_POW_32) >>> 0);
+        case "counter":
+          return this.#counterBytes[to]! - this.#counterBytes[from]! + 2 * SMALL_VARINT_FIELD_BYTES;
+      }
+    });
+    return { lengths, gauges };
+  }
+
+  /** Lengths of the request of series [from, to): scope metrics, resource metrics, whole. */
+  #lengths(from: number, to: number) {
+    const { lengths, gauges } = this.#bodyLengths(from, to);
+    let scopeMetricsLength = SCOPE_FIELD.length;
+    if (to > from) {
+      for (let m = 0; m < METRICS.length; m++) {
+        if (METRICS[m]!.kind === "gauge" && !gauges) continue;
+        const metricLength = METRIC_HEADERS[m]!.length + varintLength(lengths[m]!) + lengths[m]!;
+        scopeMetricsLength += 1 + varintLength(metricLength) + metricLength;
+      }
+    }
+    const resourceMetricsLength = RESOURCE_FIELD.length + 1 + varintLength(scopeMetricsLength) + scopeMetricsLength;
+    return { lengths, gauges, scopeMetricsLength, resourceMetricsLength, total: 1 + varintLength(resourceMetricsLength) + resourceMetricsLength };
+  }
+
+  /** Bytes of the request carrying series [from, to). */
+  size(from: number, to: number): number {
+    return this.#lengths(from, to).total;
+  }
+
+  /** Pass 2: the request carrying series [from, to), in the SDK's field order. */
+  write(from: number, to: number): Uint8Array {
+    const series = this.#batch.series;
+    const times = this.#times;
+    const attributes = this.#attributes;
+    const attributeLengths = this.#attributeLengths;
+    const attributeStarts = this.#attributeStarts;
+    const { lengths: bodyLengths, gauges: withGauges, scopeMetricsLength, resourceMetricsLength, total } = this.#lengths(from, to);
+    const out = new Writer(total);
+    out.byte(TAG_1_LEN);
+    out.varint(resourceMetricsLength);
+    out.copy(RESOURCE_FIELD);
+    out.byte(TAG_2_LEN);
+    out.varint(scopeMetricsLength);
+    out.copy(SCOPE_FIELD);
+    const temporality = this.#batch.temporality === "delta" ? TEMPORALITY_DELTA : TEMPORALITY_CUMULATIVE;
+    for (let m = 0; to > from && m < METRICS.length; m++) {
+      const definition = METRICS[m]!;
+      if (definition.kind === "gauge" && !withGauges) continue;
+      const header = METRIC_HEADERS[m]!;
+      const bodyLength = bodyLengths[m]!;
+      out.byte(TAG_2_LEN);
+      out.varint(header.length + varintLength(bodyLength) + bodyLength);
+      out.copy(header);
+      out.varint(bodyLength);
+      switch (definition.kind) {
+        case "gauge":
+          for (let i = from; i < to; i++) {
+            const gauges = series[i]!.gauges;
+            if (gauges === undefined) continue;
+            const blockLength = attributeLengths[i]!;
+            const flagged = series[i]!.noRecordedValue === true;
+            out.byte(TAG_1_LEN);
+            out.varint(NUMBER_POINT_FIXED_BYTES + blockLength + (flagged ? SMALL_VARINT_FIELD_BYTES : 0));
+            out.byte(TAG_START_TIME);
+            out.fixed64(times[i * 6 + 4]!, times[i * 6 + 5]!);
+            out.byte(TAG_TIME);
+            out.fixed64(times[i * 6 + 4]!, times[i * 6 + 5]!);
+            out.byte(TAG_AS_DOUBLE);
+            out.double(gauges[definition.field]);
+            out.copyFrom(attributes.bytes, attributeStarts[i]!, blockLength);
+            if (flagged) {
+              out.byte(TAG_NUMBER_FLAGS);
+              out.byte(FLAG_NO_RECORDED_VALUE);
             }
           }
-          out.copy(boundsField);
-          out.copyFrom(attributes.bytes, attributeStarts[i]! + blockLength, blockLength);
-          if (series[i]!.noRecordedValue) {
-            out.byte(TAG_HISTOGRAM_FLAGS);
-            out.byte(FLAG_NO_RECORDED_VALUE);
+          break;
+        case "histogram": {
+          const h = HISTOGRAM_INDEX[m]!;
+          for (let i = from; i < to; i++) {
+            const values = histogramOf(series[i]!, h);
+            const blockLength = attributeLengths[i]!;
+            out.byte(TAG_1_LEN);
+            out.varint(this.#histogramPointLengths[i * HISTOGRAMS_PER_SERIES + h]!);
+            out.byte(TAG_START_TIME);
+            out.fixed64(times[i * 6 + 2]!, times[i * 6 + 3]!);
+            out.byte(TAG_TIME);
+            out.fixed64(times[i * 6 + 4]!, times[i * 6 + 5]!);
+            out.byte(TAG_COUNT);
+            out.fixed64(values.count >>> 0, (values.count / TWO_POW_32) >>> 0);
+            out.byte(TAG_HISTOGRAM_SUM);
+            out.double(values.sum);
+            const counts = values.bucketCounts;
+            if (counts.length > 0) {
+              out.byte(TAG_BUCKET_COUNTS);
+              out.varint(counts.length * 8);
+              for (let b = 0; b < counts.length; b++) {
+                const count = counts[b]!;
+                out.fixed64(count >>> 0, (count / TWO_POW_32) >>> 0);
+              }
+            }
+            out.copy(this.#boundsField);
+            out.copyFrom(attributes.bytes, attributeStarts[i]! + blockLength, blockLength);
+            if (series[i]!.noRecordedValue) {
+              out.byte(TAG_HISTOGRAM_FLAGS);
+              out.byte(FLAG_NO_RECORDED_VALUE);
+            }
+            if (values.min !== undefined) {
+              out.byte(TAG_MIN);
+              out.double(values.min);
+            }
+            if (values.max !== undefined) {
+              out.byte(TAG_MAX);
+              out.double(values.max);
+            }
           }
-          if (values.min !== undefined) {
-            out.byte(TAG_MIN);
-            out.double(values.min);
-          }
-          if (values.max !== undefined) {
-            out.byte(TAG_MAX);
-            out.double(values.max);
-          }
+          out.byte(TAG_TEMPORALITY);
+          out.byte(temporality);
+          break;
         }
-        out.byte(TAG_TEMPORALITY);
-        out.byte(temporality);
-        break;
+        case "counter":
+          for (let i = from; i < to; i++) {
+            const blockLength = attributeLengths[i]!;
+            const flagged = series[i]!.noRecordedValue === true;
+            out.byte(TAG_1_LEN);
+            out.varint(NUMBER_POINT_FIXED_BYTES + blockLength + (flagged ? SMALL_VARINT_FIELD_BYTES : 0));
+            out.byte(TAG_START_TIME);
+            out.fixed64(times[i * 6]!, times[i * 6 + 1]!);
+            out.byte(TAG_TIME);
+            out.fixed64(times[i * 6 + 4]!, times[i * 6 + 5]!);
+            out.byte(TAG_AS_INT);
+            out.sfixed64(series[i]![definition.field]);
+            out.copyFrom(attributes.bytes, attributeStarts[i]!, blockLength);
+            if (flagged) {
+              out.byte(TAG_NUMBER_FLAGS);
+              out.byte(FLAG_NO_RECORDED_VALUE);
+            }
+          }
+          out.byte(TAG_TEMPORALITY);
+          out.byte(temporality);
+          out.byte(TAG_IS_MONOTONIC);
+          out.byte(1);
+          break;
       }
-      case "counter":
-        for (let i = 0; i < seriesCount; i++) {
-          const blockLength = attributeLengths[i]!;
-          const flagged = series[i]!.noRecordedValue === true;
-          out.byte(TAG_1_LEN);
-          out.varint(NUMBER_POINT_FIXED_BYTES + blockLength + (flagged ? SMALL_VARINT_FIELD_BYTES : 0));
-          out.byte(TAG_START_TIME);
-          out.fixed64(times[i * 6]!, times[i * 6 + 1]!);
-          out.byte(TAG_TIME);
-          out.fixed64(times[i * 6 + 4]!, times[i * 6 + 5]!);
-          out.byte(TAG_AS_INT);
-          out.sfixed64(series[i]![definition.field]);
-          out.copyFrom(attributes.bytes, attributeStarts[i]!, blockLength);
-          if (flagged) {
-            out.byte(TAG_NUMBER_FLAGS);
-            out.byte(FLAG_NO_RECORDED_VALUE);
-          }
-        }
-        out.byte(TAG_TEMPORALITY);
-        out.byte(temporality);
-        out.byte(TAG_IS_MONOTONIC);
-        out.byte(1);
-        break;
     }
+    if (out.pos !== total) throw new Error(`protobuf encoder sized ${total} bytes but wrote ${out.pos}`);
+    return out.bytes;
   }
-  if (out.pos !== totalLength) throw new Error(`protobuf encoder sized ${totalLength} bytes but wrote ${out.pos}`);
-  return out.bytes;
 }
 
 function histogramOf(series: ExportSeries, h: number): HistogramValues {

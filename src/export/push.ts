@@ -33,6 +33,19 @@ export interface PushTarget {
   headers: OtlpRequest["headers"];
 }
 
+/** Where a push's time went (ms, as the runtime's clock sees it: 1 ms steps locally). */
+export interface PushTimings {
+  snapshotMs: number;
+  encodeMs: number;
+  gzipMs: number;
+  sendMs: number;
+  storageMs: number;
+}
+
+export function emptyTimings(): PushTimings {
+  return { snapshotMs: 0, encodeMs: 0, gzipMs: 0, sendMs: 0, storageMs: 0 };
+}
+
 export function emptySummary(): PushSummary {
   return { ok: true, error: null, warning: null, requests: 0, attempts: 0, dataPoints: 0, bytes: 0, durationMs: 0 };
 }
@@ -44,16 +57,24 @@ export async function sendPush(
   transport: Transport,
   port: PushPort,
   signal: AbortSignal,
+  timings: PushTimings = emptyTimings(),
 ): Promise<PushSummary | "abandoned"> {
   const started = transport.now();
   const summary = emptySummary();
   const secrets = target.headers.map((h) => h.value);
   for (const chunk of chunks) {
     if (!port.current()) return "abandoned";
+    let at = performance.now();
     port.sending(chunk);
+    timings.storageMs += performance.now() - at;
+    at = performance.now();
     const body = target.gzip ? await gzip(chunk.body) : chunk.body;
+    timings.gzipMs += performance.now() - at;
     const request: OtlpRequest = { url: target.url, body, contentType: target.contentType, gzip: target.gzip, headers: target.headers };
+    at = performance.now();
     const { outcome, attempts, mayHaveApplied } = await sendWithRetries(request, transport, signal);
+    timings.sendMs += performance.now() - at;
+    at = performance.now();
     summary.requests += 1;
     summary.attempts += attempts;
     if (!port.current()) {
@@ -63,11 +84,13 @@ export async function sendPush(
     }
     if (outcome.kind !== "ok") {
       port.settled(chunk, mayHaveApplied ? "unknown" : "refused");
+      timings.storageMs += performance.now() - at;
       summary.ok = false;
       summary.error = describeFailure(redactFailure(outcome, secrets), target.destination);
       break;
     }
     port.settled(chunk, "delivered");
+    timings.storageMs += performance.now() - at;
     summary.dataPoints += chunk.dataPoints;
     summary.bytes += body.byteLength;
     if (outcome.partialSuccess) {

@@ -2,7 +2,7 @@
  * POST /v1/samples: a GPU host's batch. Validated here, grouped by project, and handed to each
  * project's object over RPC in parallel. 202 means every accepted sample is in Durable Object storage.
  */
-import { Hono } from "hono";
+import { Hono, type Context } from "hono";
 import { requireIngest } from "../auth";
 import { readJsonBody } from "../body";
 import type { AppEnv } from "../context";
@@ -16,9 +16,20 @@ export const MAX_SAMPLES_BODY_BYTES = 1024 * 1024;
 
 export const sampleRoutes = new Hono<AppEnv>();
 
+/**
+ * BENCH_ROUTES="true" only: the `x-bench-now` header (Unix ms) stands in for the clock of this
+ * request, so the cost benchmark can post an hour of batches in seconds and see the ledger expire
+ * as it would (bench/cost.ts). Ignored otherwise.
+ */
+function benchNow(c: Context<AppEnv>): number | null {
+  if (!c.get("settings").benchRoutes) return null;
+  const value = c.req.header("x-bench-now");
+  return value !== undefined && /^\d{13}$/.test(value) ? Number(value) : null;
+}
+
 sampleRoutes.post("/v1/samples", async (c) => {
   const key = requireIngest(c);
-  const nowMs = Date.now();
+  const nowMs = benchNow(c) ?? Date.now();
   const envelope = parseEnvelope(await readJsonBody(c, { maxBytes: MAX_SAMPLES_BODY_BYTES, allowGzip: true }));
   if (!envelope.ok) {
     throw new ApiError(envelope.status, envelope.status === 413 ? "payload_too_large" : "invalid_request", envelope.message);

@@ -186,7 +186,7 @@ describe("values stored before the origin binding", () => {
     expect(row!.origin).toBe(new URL(receiverUrl(ns)).origin);
     const cipher = await HeaderCipher.forProject(project, CURRENT, null);
     const sealed = { keyVersion: row!.key_version, iv: new Uint8Array(row!.iv), ciphertext: new Uint8Array(row!.ciphertext) };
-    expect(await cipher.open("X-Api-Key", row!.origin, sealed)).toBe("legacy-sealed-value");
+    expect(await cipher.open("X-Api-Key", row!.origin, sealed)).toEqual({ ok: true, value: "legacy-sealed-value" });
 
     await postRun(project);
     expect((await call("POST", `${exportPath(project)}/flush`)).body.ok).toBe(true);
@@ -211,7 +211,7 @@ describe("key rotation (HEADER_ENCRYPTION_KEY_PREVIOUS set)", () => {
     // Opens with the current key alone, as after HEADER_ENCRYPTION_KEY_PREVIOUS is removed.
     const currentOnly = await HeaderCipher.forProject(project, CURRENT, null);
     const sealed = { keyVersion: row!.key_version, iv: new Uint8Array(row!.iv), ciphertext: new Uint8Array(row!.ciphertext) };
-    expect(await currentOnly.open("Authorization", origin, sealed)).toBe("Bearer sealed-under-previous");
+    expect(await currentOnly.open("Authorization", origin, sealed)).toEqual({ ok: true, value: "Bearer sealed-under-previous" });
     expect(await requestCount(ns)).toBe(0); // nothing to push, nothing sent
   });
 

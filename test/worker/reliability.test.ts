@@ -4,7 +4,7 @@
  * cost bounded storage, series expire, and delta is exact at a last-write-wins receiver that
  * applies a request but answers too late.
  */
-import { evictDurableObject, runInDurableObject } from "cloudflare:test";
+import { evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { MAX_STORED_REJECTIONS } from "../../src/aggregation/ledger-entry";
 import { findMetric, newNamespace, receiverUrl, requestCount, requests, script } from "../receiver/client";
@@ -151,9 +151,17 @@ describe("rejections cost bounded storage", () => {
 });
 
 describe("series expire", () => {
+  /** Housekeeping (compaction included) now, as the alarm does. */
+  async function housekeepNow(projectId: string): Promise<void> {
+    await runInDurableObject(projectStub(projectId), (_i, state) => state.storage.setAlarm(Date.now()));
+    expect(await runDurableObjectAlarm(projectStub(projectId))).toBe(true);
+  }
+
+  /** The injected clock: the series' compacted row says its last sample is `hoursAgo` old. */
   async function ageSeries(projectId: string, app: string, hoursAgo: number): Promise<void> {
+    await housekeepNow(projectId); // fold the logged batches into the rows first
     await runInDurableObject(projectStub(projectId), (_i, state) => {
-      state.storage.sql.exec("UPDATE series SET last_sample_ms = ? WHERE app_name = ?", Date.now() - hoursAgo * 3_600_000, app);
+      state.storage.sql.exec("UPDATE aggregates SET last_sample_ms = ? WHERE app_name = ?", Date.now() - hoursAgo * 3_600_000, app);
     });
     await evictDurableObject(projectStub(projectId)); // the next instance loads the aged series
   }
@@ -192,9 +200,7 @@ describe("series expire", () => {
     await postRuns(t, randomRuns(seededRandom(6), 4, [{ app: "idle-app", region: "r1" }]));
     expect((await call("PATCH", exportPath(t.projectId), { body: { enabled: false } })).status).toBe(200);
     await ageSeries(t.projectId, "idle-app", 25);
-    await runInDurableObject(projectStub(t.projectId), (_i, state) => state.storage.setAlarm(Date.now()));
-    const { runDurableObjectAlarm } = await import("cloudflare:test");
-    expect(await runDurableObjectAlarm(projectStub(t.projectId))).toBe(true);
+    await housekeepNow(t.projectId);
     expect((await call("GET", `/v1/projects/${t.projectId}/stats`)).body.series).toBe(0);
     expect(await requestCount(t.ns)).toBe(0);
   });

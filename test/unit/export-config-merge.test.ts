@@ -1,0 +1,30 @@
+import { describe, expect, it } from "vitest";
+import { configFromPatch, configFromPut, saveStartsStatusOver } from "../../src/export/config";
+
+describe("what a save leaves", () => {
+  const put = configFromPut({ endpoint: "https://otlp.example.com", destination: "datadog" }, null, 1000);
+
+  it("PUT fills the defaults, delta for Datadog; created stays at the first save", () => {
+    expect(put).toEqual({
+      destination: "datadog", endpoint: "https://otlp.example.com", protocol: "http/protobuf", compression: "gzip",
+      temporality: "delta", histogramBoundsMs: null, enabled: true, createdAt: 1000, updatedAt: 1000,
+    });
+    expect(configFromPut({ endpoint: "https://x.example" }, put, 2000)).toMatchObject({ destination: "custom", temporality: "cumulative", createdAt: 1000, updatedAt: 2000 });
+  });
+
+  it("PATCH keeps what it does not name; a new destination without temporality takes its default", () => {
+    expect(configFromPatch({ destination: "grafana_cloud" }, put, 3000)).toMatchObject({ destination: "grafana_cloud", temporality: "cumulative", endpoint: put.endpoint, updatedAt: 3000 });
+    expect(configFromPatch({ destination: "grafana_cloud", temporality: "delta" }, put, 3000).temporality).toBe("delta");
+    expect(configFromPatch({ histogram_bounds_ms: [1, 2] }, put, 3000)).toMatchObject({ histogramBoundsMs: [1, 2], temporality: "delta" });
+    expect(configFromPatch({ histogram_bounds_ms: null }, { ...put, histogramBoundsMs: [1] }, 3000).histogramBoundsMs).toBeNull();
+  });
+
+  it("a save starts the status over when it changes where or how pushes go, replaces headers, or re-enables", () => {
+    expect(saveStartsStatusOver(null, put, false)).toBe(true);
+    expect(saveStartsStatusOver(put, { ...put, enabled: false }, false)).toBe(false);
+    expect(saveStartsStatusOver(put, { ...put, histogramBoundsMs: [1] }, false)).toBe(false);
+    expect(saveStartsStatusOver(put, put, true)).toBe(true);
+    expect(saveStartsStatusOver({ ...put, enabled: false }, put, false)).toBe(true);
+    expect(saveStartsStatusOver(put, { ...put, endpoint: "https://other.example" }, false)).toBe(true);
+  });
+});
