@@ -15,9 +15,12 @@
  *    protobuf, gzip), each round first touching every series, median of the rounds; and the split
  *    the object reports (stats → last_push.timings_ms).
  *
- * Results: printed, and written to .tmp/bench-cost.json for scripts/bench.mjs. Loopback only.
+ * Results: printed, and written to .tmp/bench-cost.json for scripts/bench.mjs (`npm run bench`, which
+ * compares them with the previous design's figures and issue 11's targets in docs/benchmarks.md).
+ * Loopback only.
  */
 import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import os from "node:os";
 import { startReceiver } from "../test/receiver/receiver";
 import { api, startWorker, type Worker } from "../test/e2e/harness";
 
@@ -151,6 +154,8 @@ async function ingestSlope(worker: Worker, receiverPort: number) {
   const oneMs = median(rounds.map((r) => r.one));
   const manyMs = median(rounds.map((r) => r.many));
   return {
+    samples: SLOPE.samples,
+    batchesPerRound: SLOPE.batchesPerRound,
     cpuMsPerBatch1Series: oneMs,
     cpuMsPerBatch500Series: manyMs,
     slopeUsPerSeries: ((manyMs - oneMs) * 1000) / 499,
@@ -192,6 +197,7 @@ async function pushCpu(worker: Worker, receiverPort: number) {
   const timing = (k: string) => median(rounds.map((r) => r.timings[k]!));
   return {
     series: PUSH.series,
+    warmups: PUSH.warmups,
     cpuMsPerPush: median(rounds.map((r) => r.cpuMs)),
     rounds: rounds.map((r) => r.cpuMs),
     timingsMs: { snapshot: timing("snapshot"), encode: timing("encode"), gzip: timing("gzip"), send: timing("send"), storage: timing("storage") },
@@ -200,6 +206,8 @@ async function pushCpu(worker: Worker, receiverPort: number) {
   };
 }
 
+// Other jobs share this machine: what they were doing shows in the load average.
+const loadAverageBefore = os.loadavg();
 const receiver = await startReceiver();
 const worker = await startWorker({
   vars: { BENCH_ROUTES: "true", EXPORT_FLUSHES_PER_MINUTE: "1000", EXPORT_INTERVAL_SECONDS: "3600", ALLOW_PRIVATE_ENDPOINTS: "true" },
@@ -213,7 +221,7 @@ try {
   const slope = await ingestSlope(worker, receiver.port);
   console.error("bench/cost: push CPU");
   const push = await pushCpu(worker, receiver.port);
-  const results = { reference: { ...REFERENCE, cumulative, delta }, slope, push, at: new Date().toISOString() };
+  const results = { reference: { ...REFERENCE, cumulative, delta }, slope, push, at: new Date().toISOString(), loadAverageBefore, loadAverageAfter: os.loadavg() };
   mkdirSync(".tmp", { recursive: true });
   writeFileSync(RESULTS_PATH, JSON.stringify(results, null, 2));
   console.error(JSON.stringify(results, null, 2));

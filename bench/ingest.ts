@@ -444,7 +444,8 @@ async function main(): Promise<void> {
     }
 
     // Nothing lost or double-counted under load: the object's next export carries every accepted run.
-    const preview = await api<OtlpJson>(worker, "GET", `/v1/projects/${projectId}/metrics-export/preview`, admin);
+    // The bounded preview's request (at most 100 series; this project has 18).
+    const preview = (await api<{ request: OtlpJson }>(worker, "GET", `/v1/projects/${projectId}/metrics-export/preview?limit=100`, admin)).request;
     const exportedRuns = counterTotal(preview, "cerebrium_run_total");
     const exportedOutcomes = counterTotal(preview, "cerebrium_run_successes_total") + counterTotal(preview, "cerebrium_run_errors_total");
 
