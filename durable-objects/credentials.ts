@@ -5,7 +5,7 @@
  * another origin needs every value typed again; the origin is also part of the AES-GCM additional
  * data, so a value cannot even be opened for another origin.
  */
-import type { HeaderCipher } from "../src/crypto/header-crypto";
+import type { HeaderCipher, SealBinding } from "../src/crypto/header-crypto";
 import type { ErrorBody } from "../src/errors";
 import type { HeaderInput } from "../src/validation/export-config";
 import type { ProjectStore, SealedHeader } from "./store";
@@ -28,14 +28,32 @@ export function originOf(endpoint: string): string {
   return new URL(endpoint).origin;
 }
 
+/** One export's header values (the AES-GCM additional data binds the export id too). */
 export class Credentials {
   constructor(
     private readonly store: ProjectStore,
     private readonly cipher: () => Promise<HeaderCipher>,
+    readonly exportId: string,
   ) {}
 
   names(): string[] {
-    return this.store.headers().map((h) => h.name);
+    return this.#stored().map((h) => h.name);
+  }
+
+  #stored(): SealedHeader[] {
+    return this.store.headers(this.exportId);
+  }
+
+  async #seal(cipher: HeaderCipher, name: string, origin: string, value: string): Promise<SealedHeader> {
+    return { name, origin, exportBound: true, sealed: await cipher.seal({ exportId: this.exportId, headerName: name, origin }, value) };
+  }
+
+  #open(cipher: HeaderCipher, h: SealedHeader): Promise<Resolution<string>> {
+    return openOne(cipher, this.#binding(h), h);
+  }
+
+  #binding(h: SealedHeader) {
+    return { exportId: h.exportBound ? this.exportId : null, headerName: h.name, origin: h.origin };
   }
 
   /**
@@ -45,7 +63,7 @@ export class Credentials {
    * rule. Returns `value: null` when the stored rows stay as they are.
    */
   async forSave(inputs: readonly HeaderInput[] | null, fromOrigin: string | null, toOrigin: string): Promise<Resolution<SealedHeader[] | null>> {
-    const stored = this.store.headers();
+    const stored = this.#stored();
     const savedFor = (h: SealedHeader) => h.origin ?? fromOrigin;
     if (inputs === null) {
       const moving = stored.filter((h) => savedFor(h) !== toOrigin).map((h) => h.name);
@@ -57,7 +75,7 @@ export class Credentials {
     const moving: string[] = [];
     for (const [index, h] of inputs.entries()) {
       if (h.value !== undefined) {
-        out.push({ name: h.name, origin: toOrigin, sealed: await cipher.seal(h.name, toOrigin, h.value) });
+        out.push(await this.#seal(cipher, h.name, toOrigin, h.value));
         continue;
       }
       const kept = byName.get(h.name.toLowerCase());
@@ -66,14 +84,14 @@ export class Credentials {
         moving.push(h.name);
         continue;
       }
-      if (kept.name === h.name && !cipher.needsReseal(kept.origin, kept.sealed)) {
+      if (kept.name === h.name && !cipher.needsReseal(this.#binding(kept), kept.sealed)) {
         out.push(kept);
         continue;
       }
       // The AAD binds the header name, origin and key version: re-seal under the new spelling / current key.
-      const opened = await openOne(cipher, kept);
+      const opened = await this.#open(cipher, kept);
       if (opened.kind !== "ok") return opened;
-      out.push({ name: h.name, origin: toOrigin, sealed: await cipher.seal(h.name, toOrigin, opened.value) });
+      out.push(await this.#seal(cipher, h.name, toOrigin, opened.value));
     }
     if (moving.length > 0) return valuesRequired(moving, fromOrigin, toOrigin);
     return { kind: "ok", value: out };
@@ -85,7 +103,7 @@ export class Credentials {
    * nothing (no re-sealing here: that is the alarm's job).
    */
   async forSend(inputs: readonly HeaderInput[] | undefined, savedOrigin: string | null, toOrigin: string): Promise<Resolution<OpenHeader[]>> {
-    const stored = this.store.headers();
+    const stored = this.#stored();
     const savedFor = (h: SealedHeader) => h.origin ?? savedOrigin;
     const wanted: { index: number; name: string; value?: string; kept?: SealedHeader }[] = [];
     if (inputs === undefined) {
@@ -111,7 +129,7 @@ export class Credentials {
         out.push({ name: w.name, value: w.value });
         continue;
       }
-      const opened = await openOne(cipher, w.kept!);
+      const opened = await this.#open(cipher, w.kept!);
       if (opened.kind !== "ok") return opened;
       out.push({ name: w.name, value: opened.value });
     }
@@ -124,23 +142,23 @@ export class Credentials {
    * reports them as unreadable). Returns the new list to store, or null when nothing changed.
    */
   async resealed(configOrigin: string | null): Promise<SealedHeader[] | null> {
-    const stored = this.store.headers();
+    const stored = this.#stored();
     if (stored.length === 0) return null;
     const cipher = await this.cipher();
     let changed = false;
     const out: SealedHeader[] = [];
     for (const h of stored) {
       const origin = h.origin ?? configOrigin;
-      if (!cipher.needsReseal(h.origin, h.sealed) || origin === null) {
+      if (!cipher.needsReseal(this.#binding(h), h.sealed) || origin === null) {
         out.push(h);
         continue;
       }
-      const opened = await openOne(cipher, h);
+      const opened = await this.#open(cipher, h);
       if (opened.kind !== "ok") {
         out.push(h);
         continue;
       }
-      out.push({ name: h.name, origin, sealed: await cipher.seal(h.name, origin, opened.value) });
+      out.push(await this.#seal(cipher, h.name, origin, opened.value));
       changed = true;
     }
     return changed ? out : null;
@@ -151,8 +169,8 @@ function valuesRequired(names: string[], from: string | null, to: string): Resol
   return { kind: "values_required", names, from: from ?? "(none)", to };
 }
 
-async function openOne(cipher: HeaderCipher, h: SealedHeader): Promise<Resolution<string>> {
-  const opened = await cipher.open(h.name, h.origin, h.sealed);
+async function openOne(cipher: HeaderCipher, binding: SealBinding, h: SealedHeader): Promise<Resolution<string>> {
+  const opened = await cipher.open(binding, h.sealed);
   return opened.ok ? { kind: "ok", value: opened.value } : { kind: "unreadable", name: h.name, message: opened.message };
 }
 

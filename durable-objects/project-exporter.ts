@@ -1,29 +1,35 @@
 /**
  * One ProjectExporter per project (addressed by project id). It wires the pieces to storage, the
- * alarm and RPC: aggregation.ts (ingest, compaction), pusher.ts (pushes), credentials.ts (header
- * values), delta-journal.ts (delta state), src/export/config.ts (what a save leaves) and
- * src/export/connection-test.ts. The logic itself lives in those modules and in src/.
+ * alarm and RPC: aggregation.ts (ingest, compaction), one ExportSlot per export (export-slot.ts:
+ * pusher, credentials, delta journal), export-saves.ts and src/export/config.ts (what a save
+ * leaves), src/export/connection-test.ts. The logic itself lives in those modules and in src/.
+ *
+ * RPC methods that act on one export take `ref`: an export id, or null for the project's first
+ * export (the singular `…/metrics-export` routes).
  */
 import { DurableObject } from "cloudflare:workers";
 import type { PackedSamples } from "../src/aggregation/packed-samples";
 import { reportRetentionMs } from "../src/aggregation/gauges";
 import { HeaderCipher } from "../src/crypto/header-crypto";
 import type { ErrorBody, Result } from "../src/errors";
-import { boundsOf, configFromPatch, configFromPut, saveStartsStatusOver } from "../src/export/config";
 import { notSent, testConnection } from "../src/export/connection-test";
+import { compileFilters } from "../src/export/filters";
 import { nextPushAt } from "../src/export/schedule";
-import { statusAfterResume, statusAfterSave, type StoredConfig } from "../src/export/status";
+import type { StoredConfig } from "../src/export/status";
 import { realTransport } from "../src/export/transport";
 import { metricsUrl } from "../src/export/url";
-import { exportView, type ExportView } from "../src/export/view";
+import type { ExportView } from "../src/export/view";
 import { settingsOf, type RawEnv, type Settings } from "../src/settings";
-import type { ConnectionTestInput, ExportConfigPatch, ExportConfigPut, HeaderInput } from "../src/validation/export-config";
+import type { ConnectionTestInput, ExportConfigPatch, ExportConfigPut } from "../src/validation/export-config";
 import { AggregateStore } from "./aggregate-store";
 import { Aggregation } from "./aggregation";
-import { Credentials, originOf, resolutionError } from "./credentials";
-import { DeltaJournal } from "./delta-journal";
+import { originOf, resolutionError } from "./credentials";
+import { EndingSeries } from "./ending-series";
+import { ExportCollection } from "./export-collection";
+import { exportNotFound, presetHeaderError } from "./export-saves";
+import type { ExportSlot } from "./export-slot";
 import { FIRST_EXPORT_ID } from "./legacy-v3";
-import { DEFAULT_PREVIEW_SERIES, Pusher, refusedEndpoint, unreadableFailure } from "./pusher";
+import { DEFAULT_PREVIEW_SERIES, refusedEndpoint, unreadableFailure } from "./pusher";
 import { RowMeter, type WriteCategory } from "./row-meter";
 import type { ConnectionTestResult, FlushResult, IngestResult, Preview, SaveResult, StorageStats } from "./rpc-types";
 import { migrate } from "./sql-migrations";
@@ -31,6 +37,7 @@ import { ProjectStore } from "./store";
 
 export type { ConnectionTestResult, FlushResult, IngestResult, Preview, SaveResult, StorageStats } from "./rpc-types";
 export { MAX_PREVIEW_SERIES } from "./pusher";
+export { MAX_EXPORTS_PER_PROJECT } from "./export-saves";
 
 /** At most this many (app, region) series per project; new ones beyond are rejected. */
 export const MAX_SERIES_PER_PROJECT = 2000;
@@ -44,58 +51,67 @@ const HOUSEKEEPING_EVERY_MS = 60_000;
  */
 export const IDLE_HOUSEKEEPING_MS = 60 * 60_000;
 export const CONNECTION_TESTS_PER_MINUTE = 10;
+/** A running push's watchdog alarm, in request timeouts (a push of one request and its retries takes at most about 4). */
+const PUSH_WATCHDOG_TIMEOUTS = 5;
 
-const fail = (status: ErrorBody["status"], code: ErrorBody["code"], message: string): { ok: false; error: ErrorBody } => ({ ok: false, error: { status, code, message } });
-const notConfigured = () => fail(409, "export_not_configured", "Metrics export is not configured for this project; configure it with PUT first.");
+const fail = (error: ErrorBody): { ok: false; error: ErrorBody } => ({ ok: false, error });
+const failWith = (status: ErrorBody["status"], code: ErrorBody["code"], message: string) => fail({ status, code, message });
 
-export class ProjectExporter extends DurableObject<RawEnv> {
+/** The object reads its settings from the raw env, and writes the operator overview to D1. */
+export type ExporterEnv = RawEnv & { DB: D1Database };
+
+export class ProjectExporter extends DurableObject<ExporterEnv> {
   #meter = new RowMeter();
   #store: ProjectStore;
+  #rows: AggregateStore;
   #aggregation: Aggregation;
-  #journal: DeltaJournal;
-  #credentials: Credentials;
-  #pusher: Pusher;
+  #ending = new EndingSeries();
+  #exports: ExportCollection;
   #projectId: string | null = null;
   #cipher: Promise<HeaderCipher> | null = null;
   #testTimes: number[] = [];
-  #flushTimes: number[] = [];
   #lastHousekeepingMs = 0;
   /** The alarm this instance last set (null: none, or not known since it started). */
   #alarmAt: number | null = null;
 
-  constructor(ctx: DurableObjectState, env: RawEnv) {
+  constructor(ctx: DurableObjectState, env: ExporterEnv) {
     super(ctx, env);
     const sql = this.#meter.wrap(ctx.storage.sql);
     this.#store = new ProjectStore(sql);
-    const rows = new AggregateStore(sql);
-    const write = <T>(category: WriteCategory, writes: () => T): T => this.#write(category, writes);
-    this.#aggregation = new Aggregation(rows, this.#store, write, this.#meter);
-    this.#journal = new DeltaJournal({
-      insert: (seq, entries) => rows.insertRecord(FIRST_EXPORT_ID, seq, entries),
-      markDelivered: (seq) => rows.markDelivered(FIRST_EXPORT_ID, seq),
-      remove: (seq) => rows.removeRecord(FIRST_EXPORT_ID, seq),
-    });
-    this.#credentials = new Credentials(this.#store, () => this.#cipherFor(this.#projectId!));
-    this.#pusher = new Pusher({
+    this.#rows = new AggregateStore(sql);
+    this.#aggregation = new Aggregation(this.#rows, this.#store, (category, writes) => this.#write(category, writes), this.#meter);
+    this.#exports = new ExportCollection({
       store: this.#store,
+      rows: this.#rows,
       aggregation: this.#aggregation,
-      journal: this.#journal,
-      credentials: this.#credentials,
       meter: this.#meter,
+      ending: this.#ending,
+      cipher: () => this.#cipherFor(this.#projectId!),
+      projectId: () => this.#projectId!,
       settings: () => this.#settings,
-      write,
-      ended: (keys) => this.#deleteSeries(keys),
-      paused: () => this.#syncAlarm(),
+      db: () => this.env.DB,
+      write: (category, writes) => this.#write(category, writes),
+      deleteSeries: (keys) => this.#deleteSeries(keys),
+      syncAlarm: () => this.#syncAlarm(),
     });
     void ctx.blockConcurrencyWhile(async () => {
       migrate(ctx.storage);
       this.#projectId = this.#store.meta("project_id");
       this.#write("housekeeping", () => {
-        this.#aggregation.load(boundsOf(this.#store.config()));
-        this.#journal.load(rows.journal(FIRST_EXPORT_ID));
+        this.#aggregation.load(this.#exports.bounds());
+        for (const { id } of this.#store.exports()) this.#exports.slot(id).journal.load(this.#rows.journal(id));
       });
-      // Values stored before the origin binding (or under the previous key) are re-sealed now.
-      await this.#resealHeaders().catch(() => {});
+      // A save rebuckets in memory and compacts after its transaction; had the object died in
+      // between, stored series still hold the old bounds: rebucket them now.
+      const rebucketed = this.#aggregation.rebucketAll(this.#exports.bounds(), Date.now());
+      if (rebucketed.length > 0) {
+        this.#write("housekeeping", () => {
+          for (const slot of this.#exports.slots.values()) slot.journal.forget(rebucketed, "unconfirmed");
+        });
+        this.#aggregation.compact();
+      }
+      // Values stored before the origin and export bindings (or under the previous key) are re-sealed now.
+      await this.#exports.resealHeaders().catch(() => {});
     });
   }
 
@@ -125,18 +141,15 @@ export class ProjectExporter extends DurableObject<RawEnv> {
     return this.#cipher;
   }
 
-  #view(): ExportView {
-    return exportView(this.#store.config(), this.#credentials.names(), this.#store.status());
-  }
-
+  /** The slot of export `id`, created on first use. */
   // --- ingest and housekeeping -----------------------------------------------------------------
 
   /** One host batch for this project, at most once per (host_id, batch_id); 202 means durable. */
   ingest(projectId: string, hostId: string, batchId: string, samples: PackedSamples, nowMs = Date.now()): IngestResult {
     this.#bind(projectId);
     this.#housekeeping(nowMs);
-    const result = this.#aggregation.ingest(hostId, batchId, samples, nowMs, boundsOf(this.#store.config()), MAX_SERIES_PER_PROJECT);
-    if (!result.duplicate && this.#pusher.ending.size > 0) this.#revive(nowMs);
+    const result = this.#aggregation.ingest(hostId, batchId, samples, nowMs, this.#exports.bounds(), MAX_SERIES_PER_PROJECT);
+    if (!result.duplicate && this.#ending.size > 0) this.#revive(nowMs);
     if (this.#aggregation.compactionDue) this.#aggregation.compact();
     // The first write of an object that has no alarm yet brings the idle housekeeping alarm.
     if (this.#alarmAt === null) void this.#syncAlarm().catch(() => {});
@@ -146,18 +159,19 @@ export class ProjectExporter extends DurableObject<RawEnv> {
   /** A sample brings an expiring series back (few series are ever ending at once). */
   #revive(nowMs: number): void {
     const cutoff = nowMs - this.#settings.seriesRetentionMs;
-    for (const key of this.#pusher.ending) {
+    for (const key of [...this.#ending.keys()]) {
       const s = this.#aggregation.state.series.get(key);
-      if (s && s.lastSampleMs >= cutoff) this.#pusher.ending.delete(key);
+      if (s && s.lastSampleMs >= cutoff) this.#ending.revive(key);
     }
   }
 
   storageStats(projectId: string): StorageStats {
     this.#bind(projectId);
+    const first = this.#store.exports()[0];
     return {
       database_size_bytes: this.ctx.storage.sql.databaseSize,
       ...this.#aggregation.stats(),
-      last_push: this.#pusher.lastPush,
+      last_push: first ? this.#exports.slot(first.id).pusher.lastPush : null,
       rows_written_total: { ...this.#meter.totals, all: this.#meter.total },
     };
   }
@@ -171,117 +185,100 @@ export class ProjectExporter extends DurableObject<RawEnv> {
   }
 
   /**
-   * Series without a sample for SERIES_RETENTION_HOURS: while export runs, the next push ends them
-   * (points flagged NoRecordedValue, a staleness marker in Prometheus-style backends) and they are
-   * deleted once it is delivered; otherwise they are deleted now. Their slot under the series limit
-   * is free again, and a returning app starts new cumulative series.
+   * Series without a sample for SERIES_RETENTION_HOURS: each export that is sending them ends them
+   * at its next push (points flagged NoRecordedValue, a staleness marker in Prometheus-style
+   * backends) and they are deleted once every such export has delivered that; with none, now.
+   * Their slot under the series limit is free again, and a returning app starts new series.
    */
   #expireSeries(nowMs: number): void {
     const cutoff = nowMs - this.#settings.seriesRetentionMs;
-    const expired = [...this.#aggregation.state.series].filter(([, s]) => s.lastSampleMs < cutoff).map(([key]) => key);
+    const expired = [...this.#aggregation.state.series].filter(([key, s]) => s.lastSampleMs < cutoff && !this.#ending.has(key));
     if (expired.length === 0) return;
-    const config = this.#store.config();
-    if (config !== null && config.enabled && this.#store.status().pausedAt === null) for (const key of expired) this.#pusher.ending.add(key);
-    else this.#deleteSeries(expired);
+    const sending = this.#store.exports().filter((e) => e.config.enabled && this.#store.status(e.id).pausedAt === null);
+    const now: string[] = [];
+    for (const [key, s] of expired) {
+      const ids = sending.filter((e) => compileFilters(e.config.filters).keepSeries(s.appName, s.region)).map((e) => e.id);
+      if (ids.length > 0) this.#ending.start(key, ids);
+      else now.push(key);
+    }
+    if (now.length > 0) this.#deleteSeries(now);
   }
 
   #deleteSeries(keys: string[]): void {
     this.#aggregation.deleteSeries(keys);
-    this.#write("housekeeping", () => this.#journal.forget(keys, "series"));
-    for (const key of keys) this.#pusher.ending.delete(key);
+    this.#write("housekeeping", () => {
+      for (const slot of this.#exports.slots.values()) slot.journal.forget(keys, "series");
+    });
+    this.#ending.forget(keys);
     this.#aggregation.compact();
   }
 
-  async #resealHeaders(): Promise<void> {
-    if (this.#projectId === null) return;
-    const config = this.#store.config();
-    const resealed = await this.#credentials.resealed(config && originOf(config.endpoint));
-    if (resealed !== null) this.#write("housekeeping", () => this.#store.replaceHeaders(resealed));
+  /** An export stopped sending (deleted, disabled, paused): series waiting only for it end now. */
+  // --- export configuration (export-collection.ts) ----------------------------------------------
+
+  listExports(projectId: string): { exports: ExportView[] } {
+    this.#bind(projectId);
+    return this.#exports.list();
   }
 
-  // --- export configuration --------------------------------------------------------------------
-
-  getExport(projectId: string): ExportView {
+  getExport(projectId: string, ref: string | null): Result<ExportView> {
     this.#bind(projectId);
-    return this.#view();
+    return this.#exports.get(ref);
   }
 
-  /** PUT: the whole configuration ("Save & Enable"). Input is validated by the worker. */
-  putExport(projectId: string, input: ExportConfigPut, warnings: string[]): Promise<Result<SaveResult>> {
+  /** POST to the collection: a new export. Input is validated by the worker. */
+  createExport(projectId: string, input: ExportConfigPut, warnings: string[]): Promise<Result<SaveResult>> {
     this.#bind(projectId);
-    return this.#save(projectId, configFromPut(input, this.#store.config(), Date.now()), input.headers ?? [], warnings);
+    return this.#exports.create(input, warnings);
+  }
+
+  /** PUT: the whole configuration ("Save & Enable"); on the singular route it creates the first export. */
+  putExport(projectId: string, ref: string | null, input: ExportConfigPut, warnings: string[]): Promise<Result<SaveResult>> {
+    this.#bind(projectId);
+    return this.#exports.put(ref, input, warnings);
   }
 
   /** PATCH: any subset. */
-  async patchExport(projectId: string, input: ExportConfigPatch, warnings: string[]): Promise<Result<SaveResult>> {
+  patchExport(projectId: string, ref: string | null, input: ExportConfigPatch, warnings: string[]): Promise<Result<SaveResult>> {
     this.#bind(projectId);
-    const previous = this.#store.config();
-    if (previous === null) return notConfigured();
-    return this.#save(projectId, configFromPatch(input, previous, Date.now()), input.headers ?? null, warnings);
+    return this.#exports.patch(ref, input, warnings);
   }
 
-  async #save(projectId: string, next: StoredConfig, headers: HeaderInput[] | null, warnings: string[]): Promise<Result<SaveResult>> {
-    const previous = this.#store.config();
-    const resolved = await this.#credentials.forSave(headers, previous && originOf(previous.endpoint), originOf(next.endpoint));
-    if (resolved.kind !== "ok") return { ok: false, error: resolutionError(resolved, "save") };
-    const sealed = resolved.value;
-    const nowMs = Date.now();
-    this.#pusher.replaceConfiguration();
-    // Logged batches were applied with the old bounds: fold them in before the bounds change.
-    this.#aggregation.compact();
-    const rebucketed = this.#aggregation.rebucketAll(boundsOf(next), nowMs);
-    this.#write("config", () => {
-      this.#store.saveConfig(next);
-      if (sealed !== null) this.#store.replaceHeaders(sealed);
-      let status = this.#store.status();
-      if (saveStartsStatusOver(previous, next, sealed !== null)) status = statusAfterSave(status);
-      this.#store.saveStatus({ ...status, nextPushAt: next.enabled ? nextPushAt(projectId, this.#settings.exportIntervalMs, nowMs) : null });
-      this.#journal.forget(rebucketed, "unconfirmed");
-    });
-    this.#aggregation.compact();
-    await this.#syncAlarm();
-    return { ok: true, value: { ...this.#view(), warnings } };
-  }
-
-  async deleteExport(projectId: string): Promise<void> {
+  deleteExport(projectId: string, ref: string | null): Promise<Result<null>> {
     this.#bind(projectId);
-    this.#pusher.replaceConfiguration();
-    this.#write("config", () => {
-      this.#store.deleteConfig();
-      this.#store.saveStatus({ ...this.#store.status(), nextPushAt: null, pausedAt: null, consecutiveFailures: 0, lastError: null, warning: null });
-      this.#journal.clear();
-    });
-    await this.#syncAlarm();
+    return this.#exports.remove(ref);
   }
 
   /** Re-enables an export (paused after repeated failures, or disabled) and pushes promptly. */
-  async resumeExport(projectId: string): Promise<Result<ExportView>> {
+  resumeExport(projectId: string, ref: string | null): Promise<Result<ExportView>> {
     this.#bind(projectId);
-    const config = this.#store.config();
-    if (config === null) return notConfigured();
-    const nowMs = Date.now();
-    this.#write("config", () => {
-      this.#store.saveConfig({ ...config, enabled: true, updatedAt: nowMs });
-      this.#store.saveStatus({ ...statusAfterResume(this.#store.status()), nextPushAt: nowMs });
-    });
-    await this.#syncAlarm();
-    return { ok: true, value: this.#view() };
+    return this.#exports.resume(ref);
   }
 
   // --- the alarm and pushes ----------------------------------------------------------------------
 
   /**
-   * The stored next push time while export is enabled and not paused (every push housekeeps too,
-   * and the interval is at most an hour); otherwise, while the object holds anything, the next idle
-   * housekeeping.
+   * When export `id` pushes next (null: it does not: disabled or paused). While its push runs, a
+   * watchdog time instead: should the object die mid-push, that alarm pushes again (a push that
+   * ends normally sets the next slot, and one still running when the watchdog fires is left alone).
+   */
+  #dueAt(id: string, config: StoredConfig): number | null {
+    const status = this.#store.status(id);
+    if (!config.enabled || status.pausedAt !== null) return null;
+    if (this.#exports.slot(id).pusher.running) return Date.now() + PUSH_WATCHDOG_TIMEOUTS * this.#settings.requestTimeoutMs;
+    return status.nextPushAt ?? Date.now();
+  }
+
+  /**
+   * The earliest due export's next push; otherwise, while the object holds anything, the next idle
+   * housekeeping (every push housekeeps too, and the interval is at most an hour).
    */
   async #syncAlarm(): Promise<void> {
-    const config = this.#store.config();
-    const status = this.#store.status();
-    const pushing = config !== null && config.enabled && status.pausedAt === null && status.nextPushAt !== null;
-    const holdsState = config !== null || this.#aggregation.holdsState();
+    const exports = this.#store.exports();
+    const due = exports.map((e) => this.#dueAt(e.id, e.config)).filter((at): at is number => at !== null);
+    const holdsState = exports.length > 0 || this.#aggregation.holdsState();
     const housekeptAt = this.#lastHousekeepingMs > 0 ? this.#lastHousekeepingMs : Date.now();
-    const at = pushing ? status.nextPushAt : holdsState ? housekeptAt + IDLE_HOUSEKEEPING_MS : null;
+    const at = due.length > 0 ? Math.min(...due) : holdsState ? housekeptAt + IDLE_HOUSEKEEPING_MS : null;
     if (at === null) {
       await this.ctx.storage.deleteAlarm();
       this.#alarmAt = null;
@@ -292,9 +289,10 @@ export class ProjectExporter extends DurableObject<RawEnv> {
   }
 
   /**
-   * Idempotent: whatever woke it, it housekeeps (re-sealing header values too), pushes only when
-   * the stored next push time has come, then stores and sets the following alarm. A failure inside
-   * a push never stops the schedule.
+   * Idempotent: whatever woke it, it housekeeps (re-sealing header values too) and starts the push
+   * of every export whose time has come, each on its own. It waits for them only until another
+   * export is due, so a slow or failing export (timeouts, Retry-After) never holds another's push:
+   * the next alarm fires on time while the slow push goes on.
    */
   override async alarm(): Promise<void> {
     const projectId = this.#projectId;
@@ -302,23 +300,39 @@ export class ProjectExporter extends DurableObject<RawEnv> {
     const nowMs = Date.now();
     try {
       this.#housekeeping(nowMs, true);
-      await this.#resealHeaders();
+      await this.#exports.resealHeaders();
     } catch (err) {
       console.error(JSON.stringify({ event: "housekeeping_failed", project_id: projectId, error: err instanceof Error ? err.name : "unknown" }));
     }
-    const config = this.#store.config();
-    const status = this.#store.status();
-    if (config === null || !config.enabled || status.pausedAt !== null || (status.nextPushAt !== null && nowMs < status.nextPushAt)) {
-      await this.#syncAlarm();
-      return;
-    }
+    const started = this.#store
+      .exports()
+      .filter((e) => {
+        const at = this.#dueAt(e.id, e.config);
+        return at !== null && nowMs >= at && !this.#exports.slot(e.id).pusher.running;
+      })
+      .map((e) => this.#scheduledPush(projectId, this.#exports.slot(e.id)));
+    await this.#syncAlarm();
+    if (started.length === 0) return;
+    const next = this.#alarmAt;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const untilNext = new Promise<void>((resolve) => {
+      if (next !== null) timer = setTimeout(resolve, Math.max(0, next - Date.now()));
+    });
+    await Promise.race([Promise.allSettled(started), untilNext]);
+    clearTimeout(timer);
+  }
+
+  async #scheduledPush(projectId: string, slot: ExportSlot): Promise<void> {
+    const push = slot.pusher.push(projectId);
     try {
-      await this.#pusher.push(projectId);
+      await push;
     } catch (err) {
-      console.error(JSON.stringify({ event: "push_crashed", project_id: projectId, error: err instanceof Error ? err.name : "unknown" }));
+      console.error(JSON.stringify({ event: "push_crashed", project_id: projectId, export_id: slot.id, error: err instanceof Error ? err.name : "unknown" }));
     } finally {
-      const after = this.#store.status();
-      this.#write("push", () => this.#store.saveStatus({ ...after, nextPushAt: nextPushAt(projectId, this.#settings.exportIntervalMs, Date.now()) }));
+      if (this.#store.config(slot.id) !== null) {
+        const after = this.#store.status(slot.id);
+        this.#write("push", () => this.#store.saveStatus(slot.id, { ...after, nextPushAt: nextPushAt(slot.scheduleKey(projectId), this.#settings.exportIntervalMs, Date.now()) }));
+      }
       await this.#syncAlarm();
     }
   }
@@ -326,24 +340,28 @@ export class ProjectExporter extends DurableObject<RawEnv> {
   /**
    * "Send now": a real push outside the schedule; it counts toward pausing like a scheduled one.
    * While a push runs, another Send now joins it; at most EXPORT_FLUSHES_PER_MINUTE (6) a minute
-   * per project, 429 beyond.
+   * per export, 429 beyond.
    */
-  async flush(projectId: string): Promise<Result<FlushResult>> {
+  async flush(projectId: string, ref: string | null): Promise<Result<FlushResult>> {
     this.#bind(projectId);
-    const config = this.#store.config();
-    if (config === null) return fail(409, "export_not_configured", "Metrics export is not configured for this project.");
-    if (this.#store.status().pausedAt !== null) {
-      return fail(409, "export_paused", "Export is paused after repeated failures; fix the destination, then POST …/metrics-export/resume.");
+    const found = this.#exports.find(ref);
+    if (found === null) return ref === null ? failWith(409, "export_not_configured", "Metrics export is not configured for this project.") : fail(exportNotFound(ref));
+    const { id, config } = found;
+    if (this.#store.status(id).pausedAt !== null) {
+      return failWith(409, "export_paused", "Export is paused after repeated failures; fix the destination, then POST …/resume.");
     }
-    if (!config.enabled) return fail(409, "export_not_enabled", 'Export is disabled; enable it (PATCH {"enabled": true}) to send.');
+    if (!config.enabled) return failWith(409, "export_not_enabled", 'Export is disabled; enable it (PATCH {"enabled": true}) to send.');
+    const slot = this.#exports.slot(id);
     const nowMs = Date.now();
     const limit = this.#settings.flushesPerMinute;
-    this.#flushTimes = this.#flushTimes.filter((t) => nowMs - t < 60_000);
-    if (this.#flushTimes.length >= limit) {
-      return fail(429, "rate_limited", `At most ${limit} "Send now" a minute per project (pushes run every interval anyway); try again shortly.`);
+    slot.flushTimes = slot.flushTimes.filter((t) => nowMs - t < 60_000);
+    if (slot.flushTimes.length >= limit) {
+      return failWith(429, "rate_limited", `At most ${limit} "Send now" a minute per export (pushes run every interval anyway); try again shortly.`);
     }
-    this.#flushTimes.push(nowMs);
-    const summary = await this.#pusher.push(projectId);
+    slot.flushTimes.push(nowMs);
+    const summary = await slot.pusher.push(projectId);
+    // A scheduled push that came due meanwhile waited for this one (one push at a time per export).
+    await this.#syncAlarm();
     if (summary === "abandoned") {
       return { ok: true, value: { ok: false, abandoned: true, requests: 0, attempts: 0, data_points: 0, bytes: 0, duration_ms: Date.now() - nowMs } };
     }
@@ -362,10 +380,13 @@ export class ProjectExporter extends DurableObject<RawEnv> {
     return { ok: true, value: result };
   }
 
-  /** What the next push would carry (works while disabled too), bounded to `limit` series. */
-  preview(projectId: string, limit = DEFAULT_PREVIEW_SERIES): Preview {
+  /** What the next push would carry (works while disabled too, and with no export), bounded to `limit` series. */
+  preview(projectId: string, ref: string | null, limit = DEFAULT_PREVIEW_SERIES): Result<Preview> {
     this.#bind(projectId);
-    return this.#pusher.preview(projectId, this.#store.config(), limit);
+    const found = this.#exports.find(ref);
+    if (found === null && ref !== null) return fail(exportNotFound(ref));
+    const slot = this.#exports.slot(found?.id ?? FIRST_EXPORT_ID);
+    return { ok: true, value: slot.pusher.preview(projectId, found?.config ?? null, limit) };
   }
 
   // --- Test Connection ---------------------------------------------------------------------------
@@ -374,24 +395,29 @@ export class ProjectExporter extends DurableObject<RawEnv> {
    * Sends one valid OTLP request with no data points to the (possibly unsaved) settings, one try.
    * Never counts toward pausing and changes no state.
    */
-  async testConnection(projectId: string, input: ConnectionTestInput): Promise<Result<ConnectionTestResult>> {
+  async testConnection(projectId: string, ref: string | null, input: ConnectionTestInput): Promise<Result<ConnectionTestResult>> {
     this.#bind(projectId);
+    const found = this.#exports.find(ref);
+    if (found === null && ref !== null) return fail(exportNotFound(ref));
     const nowMs = Date.now();
     this.#testTimes = this.#testTimes.filter((t) => nowMs - t < 60_000);
     if (this.#testTimes.length >= CONNECTION_TESTS_PER_MINUTE) {
-      return fail(429, "rate_limited", `At most ${CONNECTION_TESTS_PER_MINUTE} connection tests a minute per project; try again shortly.`);
+      return failWith(429, "rate_limited", `At most ${CONNECTION_TESTS_PER_MINUTE} connection tests a minute per project; try again shortly.`);
     }
-    const stored = this.#store.config();
+    const stored = found?.config ?? null;
     const endpoint = input.endpoint ?? stored?.endpoint;
-    if (endpoint === undefined) return fail(400, "invalid_request", "endpoint: required, no export is configured yet.");
+    if (endpoint === undefined) return failWith(400, "invalid_request", "endpoint: required, no export is configured yet.");
     const destination = input.destination ?? stored?.destination ?? "custom";
     const url = metricsUrl(endpoint);
     // A saved endpoint may have become private for this deployment (the worker checks unsaved ones).
     const refused = input.endpoint === undefined ? refusedEndpoint(endpoint, this.#settings) : null;
     if (refused !== null) return { ok: true, value: notSent(url, refused, destination) };
-    const resolved = await this.#credentials.forSend(input.headers, stored && originOf(stored.endpoint), originOf(endpoint));
+    const credentials = this.#exports.slot(found?.id ?? FIRST_EXPORT_ID).credentials;
+    const resolved = await credentials.forSend(input.headers, stored && originOf(stored.endpoint), originOf(endpoint));
     if (resolved.kind === "unreadable") return { ok: true, value: notSent(url, unreadableFailure(resolved), destination) };
-    if (resolved.kind !== "ok") return { ok: false, error: resolutionError(resolved, "test") };
+    if (resolved.kind !== "ok") return fail(resolutionError(resolved, "test"));
+    const preset = presetHeaderError(destination, resolved.value.map((h) => h.name));
+    if (preset !== null) return fail(preset);
     this.#testTimes.push(nowMs);
     const test = {
       url,
@@ -399,7 +425,7 @@ export class ProjectExporter extends DurableObject<RawEnv> {
       protocol: input.protocol ?? stored?.protocol ?? "http/protobuf",
       compression: input.compression ?? stored?.compression ?? "gzip",
       headers: resolved.value,
-      bounds: boundsOf(stored),
+      bounds: this.#exports.bounds(),
     };
     return { ok: true, value: await testConnection(test, realTransport(this.#settings)) };
   }

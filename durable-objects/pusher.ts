@@ -1,5 +1,5 @@
 /**
- * Pushes of one export: what a push carries (cumulative values, or delta intervals from the delta
+ * Pushes of one export (one Pusher per export id; exports never wait for each other): what a push carries (cumulative values, or delta intervals from the delta
  * journal; ended series flagged NoRecordedValue), one push at a time (a push asked for while one
  * runs for the current configuration joins it), abandoned when the configuration changes, and
  * what each request's outcome leaves in the journal and the status.
@@ -7,14 +7,15 @@
 import { computeGauges } from "../src/aggregation/gauges";
 import { cumulativeSeries, seriesKey, seriesLabels, type SeriesState, type Snapshot } from "../src/aggregation/series";
 import { describeFailure } from "../src/export/classify";
-import { boundsOf } from "../src/export/config";
+import { compileFilters } from "../src/export/filters";
 import { deltaSeries } from "../src/export/delta";
-import { dataPointCount, distinctSeries, encodeInChunks, maxBodyBytes } from "../src/export/encode-push";
+import { dataPointCount, distinctSeries, encodeInChunks } from "../src/export/encode-push";
+import { presetMaxBodyBytes } from "../src/export/presets";
 import type { ExportBatch, ExportSeries, HistogramValues } from "../src/export/model";
 import { emptySummary, emptyTimings, sendPush, type PushPort } from "../src/export/push";
 import { serializeJson } from "../src/export/resource-metrics";
 import type { SendFailure } from "../src/export/send-outcome";
-import { recordPush, type PushSummary, type StoredConfig } from "../src/export/status";
+import { recordPush, type ExportStatus, type PushSummary, type StoredConfig } from "../src/export/status";
 import { realTransport } from "../src/export/transport";
 import { metricsUrl } from "../src/export/url";
 import type { Settings } from "../src/settings";
@@ -22,6 +23,7 @@ import { checkEndpoint } from "../src/validation/endpoint";
 import type { Aggregation } from "./aggregation";
 import { originOf, type Credentials, type OpenHeader, type Resolution } from "./credentials";
 import type { DeltaJournal } from "./delta-journal";
+import type { EndingSeries } from "./ending-series";
 import type { RowMeter, WriteCategory } from "./row-meter";
 import type { Preview, StorageStats } from "./rpc-types";
 import type { ProjectStore } from "./store";
@@ -30,29 +32,40 @@ export const DEFAULT_PREVIEW_SERIES = 20;
 export const MAX_PREVIEW_SERIES = 100;
 
 export interface PusherDeps {
+  exportId: string;
   store: ProjectStore;
   aggregation: Aggregation;
   journal: DeltaJournal;
   credentials: Credentials;
   meter: RowMeter;
+  ending: EndingSeries;
+  /** The project's bucket bounds (one aggregation for every export). */
+  bounds: () => readonly number[];
   settings: () => Settings;
   write: <T>(category: WriteCategory, writes: () => T) => T;
-  /** Ended series whose last push was delivered: delete them. */
+  /** Ended series every export has delivered the end of: delete them. */
   ended: (keys: string[]) => void;
-  paused: () => Promise<void>;
+  /** A push's outcome was stored (the status before and after). */
+  recorded: (before: ExportStatus, after: ExportStatus) => Promise<void>;
 }
 
 export type PushOutcome = PushSummary | "abandoned";
 
 export class Pusher {
-  /** Series past SERIES_RETENTION_HOURS: their next delivered push ends them. */
-  readonly ending = new Set<string>();
   lastPush: StorageStats["last_push"] = null;
   #running: { epoch: number; promise: Promise<PushOutcome> } | null = null;
   #epoch = 0;
   #abort: AbortController | null = null;
 
   constructor(private readonly deps: PusherDeps) {}
+
+  get running(): boolean {
+    return this.#running !== null;
+  }
+
+  get exportId(): string {
+    return this.deps.exportId;
+  }
 
   /** A push built from the configuration being replaced stops: no further attempt, no recorded outcome. */
   replaceConfiguration(): void {
@@ -81,11 +94,14 @@ export class Pusher {
   snapshot(projectId: string, config: StoredConfig | null, nowMs: number): { batch: ExportBatch; snapshots: Map<string, Snapshot> } {
     const intervalMs = this.deps.settings().exportIntervalMs;
     const temporality = config?.temporality ?? "cumulative";
+    const filters = compileFilters(config?.filters);
     const series: ExportSeries[] = [];
     const snapshots = new Map<string, Snapshot>();
     const { state } = this.deps.aggregation;
     for (const [key, s] of state.series) {
-      const ending = this.ending.has(key);
+      // Filtered out: not sent, and (delta) its baseline stays where it was.
+      if (!filters.keepSeries(s.appName, s.region)) continue;
+      const ending = this.deps.ending.endingFor(this.exportId, key);
       const hosts = state.reports.get(key);
       const gauges = hosts && !ending ? computeGauges(hosts.values(), nowMs, intervalMs) : undefined;
       if (temporality === "cumulative") {
@@ -100,7 +116,9 @@ export class Pusher {
       series.push(...points);
       snapshots.set(key, snapshot);
     }
-    return { batch: { timeMs: nowMs, temporality, bounds: boundsOf(config).slice(), series }, snapshots };
+    const batch: ExportBatch = { timeMs: nowMs, temporality, bounds: this.deps.bounds().slice(), series };
+    if (!filters.unfiltered) batch.metrics = filters.metrics;
+    return { batch, snapshots };
   }
 
   preview(projectId: string, config: StoredConfig | null, limit: number): Preview {
@@ -115,7 +133,7 @@ export class Pusher {
     const total = distinctSeries(batch.series);
     return {
       series: total,
-      data_points: dataPointCount(batch.series),
+      data_points: dataPointCount(batch.series, batch.metrics),
       shown_series: shownKeys.size,
       truncated: shownKeys.size < total,
       request: JSON.parse(new TextDecoder().decode(serializeJson({ ...batch, series: shown }))) as Preview["request"],
@@ -125,8 +143,9 @@ export class Pusher {
   async #pushNow(projectId: string): Promise<PushOutcome> {
     const { store, meter } = this.deps;
     const epoch = this.#epoch;
-    const config = store.config();
-    if (config === null || !config.enabled || store.status().pausedAt !== null) return emptySummary();
+    const id = this.exportId;
+    const config = store.config(id);
+    if (config === null || !config.enabled || store.status(id).pausedAt !== null) return emptySummary();
     const rowsBefore = meter.totals.push;
     const timings = emptyTimings();
     const started = Date.now();
@@ -144,7 +163,7 @@ export class Pusher {
       const abort = new AbortController();
       this.#abort = abort;
       at = performance.now();
-      const chunks = encodeInChunks(batch, config.protocol, maxBodyBytes(config.destination));
+      const chunks = encodeInChunks(batch, config.protocol, Math.min(presetMaxBodyBytes(config.destination), config.bodyLimitBytes ?? Infinity));
       timings.encodeMs = performance.now() - at;
       const port = this.#port(epoch, config, snapshots);
       try {
@@ -169,18 +188,23 @@ export class Pusher {
     }
     if (outcome === "abandoned" || epoch !== this.#epoch) return "abandoned";
     outcome.durationMs = Date.now() - started;
-    const status = recordPush(store.status(), outcome, Date.now());
-    this.deps.write("push", () => store.saveStatus(status));
+    const before = store.status(id);
+    const status = recordPush(before, outcome, Date.now());
+    const learnt = outcome.bodyLimitBytes;
+    this.deps.write("push", () => {
+      store.saveStatus(id, status);
+      if (learnt !== undefined && learnt !== config.bodyLimitBytes) store.saveConfig(id, { ...config, bodyLimitBytes: learnt });
+    });
     this.lastPush = {
       series: distinctSeries(batch.series),
       requests: outcome.requests,
       rows_written: meter.totals.push - rowsBefore,
       timings_ms: { snapshot: timings.snapshotMs, encode: timings.encodeMs, gzip: timings.gzipMs, send: timings.sendMs, storage: timings.storageMs },
     };
-    if (status.pausedAt !== null) {
-      console.warn(JSON.stringify({ event: "export_paused", project_id: projectId, consecutive_failures: status.consecutiveFailures }));
-      await this.deps.paused();
+    if (status.pausedAt !== null && before.pausedAt === null) {
+      console.warn(JSON.stringify({ event: "export_paused", project_id: projectId, export_id: id, consecutive_failures: status.consecutiveFailures }));
     }
+    await this.deps.recorded(before, status);
     return outcome;
   }
 
@@ -218,10 +242,10 @@ export class Pusher {
       settled: (chunk, how) => {
         // A push abandoned for a new configuration counts for the destination its request went to
         // only if that is still the destination.
-        const sameDestination = store.config()?.endpoint === config.endpoint;
+        const sameDestination = store.config(this.exportId)?.endpoint === config.endpoint;
         settle(chunk, sameDestination ? how : "refused");
-        if (how === "delivered" && sameDestination) {
-          const ended = chunk.keys.filter((k) => this.ending.has(k));
+        if (how === "delivered" && sameDestination && this.deps.ending.size > 0) {
+          const ended = this.deps.ending.delivered(this.exportId, chunk.keys);
           if (ended.length > 0) this.deps.ended(ended);
         }
       },

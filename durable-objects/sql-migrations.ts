@@ -2,7 +2,7 @@
  * Append-only schema migrations of the ProjectExporter's SQLite storage. Never edit an applied
  * migration; add a new one. Every table is documented in docs/storage-schema.md.
  */
-import { upgradeFromV3 } from "./legacy-v3";
+import { FIRST_EXPORT_ID, upgradeFromV3 } from "./legacy-v3";
 
 export interface SqlMigration {
   id: number;
@@ -147,6 +147,75 @@ export const MIGRATIONS: readonly SqlMigration[] = [
       DROP INDEX batches_applied_at;
     `,
     upgrade: upgradeFromV3,
+  },
+  {
+    id: 5,
+    description:
+      "several exports per project: configuration, headers and status keyed by export id (the single export becomes export \"default\"), filters, the body size learnt from 413",
+    sql: `
+      ALTER TABLE export_config RENAME TO export_config_v4;
+      CREATE TABLE export_config (
+        export_id           TEXT PRIMARY KEY,
+        position            INTEGER NOT NULL UNIQUE,
+        name                TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        destination         TEXT NOT NULL,
+        endpoint            TEXT NOT NULL,
+        protocol            TEXT NOT NULL,
+        compression         TEXT NOT NULL,
+        temporality         TEXT NOT NULL,
+        histogram_bounds_ms TEXT,
+        enabled             INTEGER NOT NULL,
+        filters             TEXT,
+        body_limit_bytes    INTEGER,
+        created_at          INTEGER NOT NULL,
+        updated_at          INTEGER NOT NULL
+      ) WITHOUT ROWID;
+      INSERT INTO export_config (export_id, position, name, destination, endpoint, protocol, compression, temporality,
+          histogram_bounds_ms, enabled, filters, body_limit_bytes, created_at, updated_at)
+        SELECT '${FIRST_EXPORT_ID}', 0, destination, destination, endpoint, protocol, compression, temporality,
+          histogram_bounds_ms, enabled, NULL, NULL, created_at, updated_at FROM export_config_v4;
+      DROP TABLE export_config_v4;
+
+      ALTER TABLE export_headers RENAME TO export_headers_v4;
+      CREATE TABLE export_headers (
+        export_id    TEXT NOT NULL,
+        name         TEXT NOT NULL,
+        position     INTEGER NOT NULL,
+        origin       TEXT,
+        export_bound INTEGER NOT NULL DEFAULT 1,
+        key_version  TEXT NOT NULL,
+        iv           BLOB NOT NULL,
+        ciphertext   BLOB NOT NULL,
+        PRIMARY KEY (export_id, name)
+      ) WITHOUT ROWID;
+      INSERT INTO export_headers (export_id, name, position, origin, export_bound, key_version, iv, ciphertext)
+        SELECT '${FIRST_EXPORT_ID}', name, position, origin, 0, key_version, iv, ciphertext FROM export_headers_v4
+        WHERE EXISTS (SELECT 1 FROM export_config);
+      DROP TABLE export_headers_v4;
+
+      ALTER TABLE export_status RENAME TO export_status_v4;
+      CREATE TABLE export_status (
+        export_id             TEXT PRIMARY KEY,
+        consecutive_failures  INTEGER NOT NULL DEFAULT 0,
+        last_success_at       INTEGER,
+        last_attempt_at       INTEGER,
+        last_error            TEXT,
+        paused_at             INTEGER,
+        warning               TEXT,
+        pushes_succeeded      INTEGER NOT NULL DEFAULT 0,
+        pushes_failed         INTEGER NOT NULL DEFAULT 0,
+        retries               INTEGER NOT NULL DEFAULT 0,
+        data_points_sent      INTEGER NOT NULL DEFAULT 0,
+        bytes_sent            INTEGER NOT NULL DEFAULT 0,
+        last_push_duration_ms INTEGER,
+        next_push_at          INTEGER
+      ) WITHOUT ROWID;
+      INSERT INTO export_status SELECT '${FIRST_EXPORT_ID}', consecutive_failures, last_success_at, last_attempt_at, last_error, paused_at,
+          warning, pushes_succeeded, pushes_failed, retries, data_points_sent, bytes_sent, last_push_duration_ms, next_push_at
+        FROM export_status_v4 WHERE EXISTS (SELECT 1 FROM export_config);
+      DROP TABLE export_status_v4;
+      DELETE FROM delta_journal WHERE NOT EXISTS (SELECT 1 FROM export_config WHERE export_config.export_id = delta_journal.export_id);
+    `,
   },
 ];
 

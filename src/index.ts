@@ -7,6 +7,7 @@ import { Hono } from "hono";
 import { authMiddleware } from "./auth";
 import type { AppEnv } from "./context";
 import { ApiError } from "./errors";
+import { adminExportRoutes } from "./routes/admin-exports";
 import { metricsExportRoutes } from "./routes/metrics-export";
 import { projectRoutes } from "./routes/projects";
 import { sampleRoutes } from "./routes/samples";
@@ -22,6 +23,7 @@ const app = new Hono<AppEnv>()
   .get("/healthz", (c) => c.json({ ok: true }))
   .use(authMiddleware)
   .route("/", projectRoutes)
+  .route("/", adminExportRoutes)
   .route("/", metricsExportRoutes)
   .route("/", sampleRoutes);
 

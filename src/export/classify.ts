@@ -58,6 +58,10 @@ function hintFor(classification: Classification, destination: Destination, failu
           return "Datadog rejected the API key. Check that the DD-API-KEY header holds an active API key (Organization Settings → API Keys) and that the endpoint is for your Datadog site (for example api.us3.datadoghq.com for US3).";
         case "prometheus":
           return "Your Prometheus (or the proxy in front of it) rejected the credentials. Check the Authorization header (for example Bearer <token>), or remove it if authentication is not enabled.";
+        case "new_relic":
+          return "New Relic rejected the license key. Send an INGEST - LICENSE key (API keys → your account) in the api-key header, and use the endpoint of the key's region (https://otlp.nr-data.net, or https://otlp.eu01.nr-data.net for EU accounts).";
+        case "honeycomb":
+          return "Honeycomb rejected the API key. Send an ingest key of the environment you want the metrics in, in the x-honeycomb-team header (Environment settings → API Keys).";
         case "custom":
           return "The platform rejected the authentication headers. Check the header names and values your platform requires (New Relic: api-key; Honeycomb: x-honeycomb-team; Lightstep: lightstep-access-token).";
       }
@@ -71,7 +75,11 @@ function hintFor(classification: Classification, destination: Destination, failu
         case "grafana_cloud":
           return `${lead} Grafana Cloud's looks like https://otlp-gateway-prod-<region>.grafana.net/otlp (/v1/metrics is appended for you).`;
         case "datadog":
-          return `${lead} Datadog's is https://api.<your site>/api/v2/otlp, for example https://api.datadoghq.eu/api/v2/otlp.`;
+          return `${lead} Datadog's is https://api.<your site>/api/v2/otlp (or https://otlp.<your site>), for example https://api.datadoghq.eu/api/v2/otlp.`;
+        case "new_relic":
+          return `${lead} New Relic's is https://otlp.nr-data.net (EU: https://otlp.eu01.nr-data.net; /v1/metrics is appended for you).`;
+        case "honeycomb":
+          return `${lead} Honeycomb's is https://api.honeycomb.io (EU: https://api.eu1.honeycomb.io; /v1/metrics is appended for you).`;
         case "prometheus":
           return `${lead} Use the OTLP HTTP port, http://YOUR_PROMETHEUS_HOST:4318 for an OpenTelemetry Collector, or /api/v1/otlp on Prometheus' own port.`;
         case "custom":
@@ -92,7 +100,7 @@ function hintFor(classification: Classification, destination: Destination, failu
     case "payload_too_large":
       return destination === "datadog"
         ? "Datadog refused the request size. Pushes are split at 512,000 bytes uncompressed; if this persists, contact support with the project ID."
-        : "The platform refused the request size. Check its request-size limit; choose the datadog destination for a 512,000-byte limit or contact support.";
+        : "The platform refused the request size even for a single app's series (larger requests are split in halves automatically after a 413). Raise the platform's request-size limit, or use filters to send fewer metrics.";
     case "bad_request":
       if (failure.kind === "http" && TEMPORALITY_WORDS.test(failure.bodyExcerpt)) {
         return "The platform rejected the aggregation temporality. Switch temporality: Grafana Cloud and Prometheus accept only cumulative; Datadog accepts only delta.";

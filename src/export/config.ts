@@ -6,14 +6,21 @@ import type { Destination, ExportConfigPatch, ExportConfigPut } from "../validat
 import { DEFAULT_HISTOGRAM_BOUNDS_MS } from "./metric-definitions";
 import type { StoredConfig } from "./status";
 
-/** Datadog accepts delta only; every other destination cumulative (../shared/DESTINATIONS.md). */
+/**
+ * Datadog accepts delta only, and New Relic recommends it (its OTLP docs: cumulative points are
+ * turned into deltas on ingest, and the first point of every series is dropped); every other
+ * destination cumulative (../shared/DESTINATIONS.md).
+ */
 export function defaultTemporality(destination: Destination): StoredConfig["temporality"] {
-  return destination === "datadog" ? "delta" : "cumulative";
+  return destination === "datadog" || destination === "new_relic" ? "delta" : "cumulative";
 }
 
-export function configFromPut(input: ExportConfigPut, previous: StoredConfig | null, nowMs: number): StoredConfig {
+/** `name`: the label to use when the input has none (the object picks one unique in the project). */
+export function configFromPut(input: ExportConfigPut, previous: StoredConfig | null, nowMs: number, name: string): StoredConfig {
   const destination = input.destination ?? "custom";
+  const sameTarget = previous !== null && previous.endpoint === input.endpoint && previous.destination === destination;
   return {
+    name: input.name ?? previous?.name ?? name,
     destination,
     endpoint: input.endpoint,
     protocol: input.protocol ?? "http/protobuf",
@@ -21,6 +28,8 @@ export function configFromPut(input: ExportConfigPut, previous: StoredConfig | n
     temporality: input.temporality ?? defaultTemporality(destination),
     histogramBoundsMs: input.histogram_bounds_ms ?? null,
     enabled: input.enabled ?? true,
+    filters: input.filters ?? null,
+    bodyLimitBytes: sameTarget ? previous.bodyLimitBytes : null,
     createdAt: previous?.createdAt ?? nowMs,
     updatedAt: nowMs,
   };
@@ -30,15 +39,20 @@ export function configFromPut(input: ExportConfigPut, previous: StoredConfig | n
 export function configFromPatch(input: ExportConfigPatch, previous: StoredConfig, nowMs: number): StoredConfig {
   const destination = input.destination ?? previous.destination;
   const destinationChanged = input.destination !== undefined && input.destination !== previous.destination;
+  const endpoint = input.endpoint ?? previous.endpoint;
   return {
     ...previous,
+    name: input.name ?? previous.name,
     destination,
-    endpoint: input.endpoint ?? previous.endpoint,
+    endpoint,
     protocol: input.protocol ?? previous.protocol,
     compression: input.compression ?? previous.compression,
     temporality: input.temporality ?? (destinationChanged ? defaultTemporality(destination) : previous.temporality),
     histogramBoundsMs: input.histogram_bounds_ms === undefined ? previous.histogramBoundsMs : input.histogram_bounds_ms,
     enabled: input.enabled ?? previous.enabled,
+    filters: input.filters === undefined ? previous.filters : input.filters,
+    // A limit learnt from 413 answers belongs to the destination that gave them.
+    bodyLimitBytes: endpoint === previous.endpoint && !destinationChanged ? previous.bodyLimitBytes : null,
     updatedAt: nowMs,
   };
 }

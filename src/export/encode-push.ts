@@ -4,6 +4,7 @@
  */
 import { gzipSync } from "node:zlib";
 import type { Destination, Protocol } from "../validation/export-config";
+import { METRICS, type MetricDefinition } from "./metric-definitions";
 import type { ExportBatch, ExportSeries } from "./model";
 import { seriesKey } from "../aggregation/series";
 import { encodeExportBatch, ProtobufBatch } from "./protobuf-encoder";
@@ -21,9 +22,13 @@ export function encodeBody(batch: ExportBatch, protocol: Protocol): Uint8Array {
   return protocol === "http/json" ? serializeJson(batch) : encodeExportBatch(batch);
 }
 
-export function dataPointCount(series: readonly ExportSeries[]): number {
+/** Points of these series in a request carrying `metrics` (ExportBatch.metrics: absent, all of them); gauges only where a series has them. */
+export function dataPointCount(series: readonly ExportSeries[], metrics: readonly MetricDefinition[] | undefined): number {
+  const carried = metrics ?? METRICS;
+  const gauges = carried.filter((definition) => definition.kind === "gauge").length;
+  const others = carried.length - gauges;
   let n = 0;
-  for (const s of series) n += s.gauges ? 13 : 7;
+  for (const s of series) n += s.gauges ? gauges + others : others;
   return n;
 }
 
@@ -35,9 +40,14 @@ export function distinctSeries(series: readonly ExportSeries[]): number {
 export interface EncodedChunk {
   series: ExportSeries[];
   /** The distinct series (seriesKey) whose points this chunk carries. */
-  keys: string[];
+  readonly keys: string[];
   body: Uint8Array;
   dataPoints: number;
+  /**
+   * The same series in two bodies (halves by series, each encoded once), for a destination that
+   * answered 413; null when the chunk holds a single series and cannot be cut further.
+   */
+  split: (() => EncodedChunk[]) | null;
 }
 
 /** Where each series' points begin in `batch.series`: a series' points stay in one request. */
@@ -51,10 +61,23 @@ function groupStarts(series: readonly ExportSeries[]): number[] {
   return starts;
 }
 
-function chunk(batch: ExportBatch, from: number, to: number, body: Uint8Array): EncodedChunk {
+/** Groups g0..g1 of `starts` as a chunk, `encode` giving the body of any group range. */
+function chunkOf(batch: ExportBatch, starts: readonly number[], g0: number, g1: number, encode: (from: number, to: number) => Uint8Array): EncodedChunk {
+  const from = starts[g0] ?? 0;
+  const to = starts[g1] ?? 0;
   const series = batch.series.slice(from, to);
-  const keys = [...new Set(series.map((s) => seriesKey(s.appName, s.region)))];
-  return { series, keys, body, dataPoints: dataPointCount(series) };
+  const half = g0 + Math.ceil((g1 - g0) / 2);
+  let keys: string[] | undefined;
+  return {
+    series,
+    // Built on first use: a cumulative push without ending series never needs it.
+    get keys() {
+      return (keys ??= [...new Set(series.map((s) => seriesKey(s.appName, s.region)))]);
+    },
+    body: encode(from, to),
+    dataPoints: dataPointCount(series, batch.metrics),
+    split: g1 - g0 > 1 ? () => [chunkOf(batch, starts, g0, half, encode), chunkOf(batch, starts, half, g1, encode)] : null,
+  };
 }
 
 /**
@@ -71,24 +94,24 @@ export function encodeInChunks(batch: ExportBatch, protocol: Protocol, limitByte
   const starts = groupStarts(batch.series);
   if (protocol === "http/protobuf") {
     const encoded = new ProtobufBatch(batch);
+    const write = (from: number, to: number) => encoded.write(from, to);
     const chunks: EncodedChunk[] = [];
     for (let g = 0; g < starts.length - 1; ) {
       const from = starts[g]!;
       let end = g + 1;
       while (end < starts.length - 1 && encoded.size(from, starts[end + 1]!) <= limitBytes) end += 1;
-      chunks.push(chunk(batch, from, starts[end]!, encoded.write(from, starts[end]!)));
+      chunks.push(chunkOf(batch, starts, g, end, write));
       g = end;
     }
-    if (chunks.length === 0) chunks.push(chunk(batch, 0, 0, encoded.write(0, 0)));
+    if (chunks.length === 0) chunks.push(chunkOf(batch, [0], 0, 0, write));
     return chunks;
   }
+  const json = (from: number, to: number) => serializeJson({ ...batch, series: batch.series.slice(from, to) });
   const chunks: EncodedChunk[] = [];
   const encodeGroups = (g0: number, g1: number): void => {
-    const from = starts[g0]!;
-    const to = starts[g1]!;
-    const body = serializeJson({ ...batch, series: batch.series.slice(from, to) });
-    if (body.byteLength <= limitBytes || g1 - g0 <= 1) {
-      chunks.push(chunk(batch, from, to, body));
+    const c = chunkOf(batch, starts, g0, g1, json);
+    if (c.body.byteLength <= limitBytes || c.split === null) {
+      chunks.push(c);
       return;
     }
     const half = g0 + Math.ceil((g1 - g0) / 2);
@@ -96,7 +119,7 @@ export function encodeInChunks(batch: ExportBatch, protocol: Protocol, limitByte
     encodeGroups(half, g1);
   };
   encodeGroups(0, Math.max(starts.length - 1, 0));
-  if (chunks.length === 0) chunks.push(chunk(batch, 0, 0, serializeJson({ ...batch, series: [] })));
+  if (chunks.length === 0) chunks.push(chunkOf(batch, [0], 0, 0, json));
   return chunks;
 }
 

@@ -3,6 +3,7 @@
  * reduced to the numbers each data point carries. Builders (OTLP/JSON for preview, the protobuf
  * encoder for the wire) only translate this; no aggregation logic lives past this point.
  */
+import type { MetricDefinition } from "./metric-definitions";
 
 export type Temporality = "cumulative" | "delta";
 
@@ -60,4 +61,9 @@ export interface ExportBatch {
   /** Explicit bucket bounds in ms shared by the four histograms. */
   bounds: number[];
   series: ExportSeries[];
+  /**
+   * The metrics this push carries, a subset of METRICS in METRICS order (an export's filters,
+   * ./filters.ts); absent: all of them.
+   */
+  metrics?: readonly MetricDefinition[];
 }

@@ -68,17 +68,28 @@ export function encodeExportBatch(batch: ExportBatch): Uint8Array {
 /**
  * A batch measured once (pass 1) and writable as one request or as several, each a contiguous
  * range of its series: the sizes of every range are known from prefix sums before anything is
- * written, so splitting for a size limit encodes every series once.
+ * written, so splitting for a size limit encodes every series once. Only the metrics the batch
+ * carries (`batch.metrics`) are measured and written, so a filtered batch costs less.
  */
 export class ProtobufBatch {
   readonly #batch: ExportBatch;
+  readonly #metrics: readonly MetricDefinition[];
+  readonly #headers: readonly Uint8Array[];
+  /** Per metric of #metrics: its index among the four histogram fields, -1 for the others. */
+  readonly #histogramIndex: readonly number[];
+  readonly #withGauges: boolean;
   readonly #boundsField: Uint8Array;
   readonly #attributeLengths: Int32Array;
   readonly #histogramPointLengths: Int32Array;
   readonly #attributes: Writer;
+  /** Where each series' attribute blocks begin: the number points' copy (if any number metric is in), then the histogram points' (if any histogram is). */
   readonly #attributeStarts: Int32Array;
+  readonly #histogramAttributesSecond: boolean;
   readonly #times: Uint32Array;
-  /** Prefix sums over series: gauge points' field bytes, counter points' (each of 3), histogram points' (per histogram), series with gauges. */
+  /**
+   * Prefix sums over series: gauge points' field bytes, counter points' (each of 3), histogram
+   * points' (per histogram), series with gauges. Empty for the kinds the batch does not carry.
+   */
   readonly #gaugeBytes: Float64Array;
   readonly #counterBytes: Float64Array;
   readonly #histogramBytes: Float64Array[];
@@ -86,15 +97,26 @@ export class ProtobufBatch {
 
   constructor(batch: ExportBatch) {
     this.#batch = batch;
+    const metrics = batch.metrics ?? METRICS;
+    this.#metrics = metrics;
+    // A copy of one of METRICS (say, after structured cloning) is not a key of METRIC_HEADERS: it gets its own.
+    this.#headers = metrics.map((definition) => METRIC_HEADERS.get(definition) ?? metricHeader(definition));
+    this.#histogramIndex = metrics.map((definition) => (definition.kind === "histogram" ? HISTOGRAM_FIELDS.indexOf(definition.field) : -1));
+    const withHistogram = HISTOGRAM_FIELDS.map((_, h) => this.#histogramIndex.includes(h));
+    const withHistograms = withHistogram.includes(true);
+    const withGauges = metrics.some((definition) => definition.kind === "gauge");
+    const withCounters = metrics.some((definition) => definition.kind === "counter");
+    const withNumbers = withGauges || withCounters;
+    this.#withGauges = withGauges;
     const series = batch.series;
     const n = series.length;
-    this.#boundsField = batch.bounds.length > 0 ? packedDoubles(TAG_EXPLICIT_BOUNDS, batch.bounds) : new Uint8Array(0);
+    this.#boundsField = withHistograms && batch.bounds.length > 0 ? packedDoubles(TAG_EXPLICIT_BOUNDS, batch.bounds) : new Uint8Array(0);
     this.#attributeLengths = new Int32Array(n);
-    this.#histogramPointLengths = new Int32Array(n * HISTOGRAMS_PER_SERIES);
-    this.#gaugeBytes = new Float64Array(n + 1);
-    this.#counterBytes = new Float64Array(n + 1);
-    this.#histogramBytes = Array.from({ length: HISTOGRAMS_PER_SERIES }, () => new Float64Array(n + 1));
-    this.#gaugeSeries = new Int32Array(n + 1);
+    this.#histogramPointLengths = new Int32Array(withHistograms ? n * HISTOGRAMS_PER_SERIES : 0);
+    this.#gaugeBytes = new Float64Array(withGauges ? n + 1 : 0);
+    this.#counterBytes = new Float64Array(withCounters ? n + 1 : 0);
+    this.#histogramBytes = withHistogram.map((isIn) => new Float64Array(isIn ? n + 1 : 0));
+    this.#gaugeSeries = new Int32Array(withGauges ? n + 1 : 0);
     const valueLengths = new Int32Array(n * ATTRIBUTES_PER_SERIES);
     let attributeBytes = 0;
 
@@ -113,13 +135,18 @@ export class ProtobufBatch {
       attributeBytes += blockLength;
 
       const flagBytes = s.noRecordedValue ? SMALL_VARINT_FIELD_BYTES : 0;
-      const numberPointLength = NUMBER_POINT_FIXED_BYTES + blockLength + flagBytes;
-      const numberPointField = 1 + varintLength(numberPointLength) + numberPointLength;
-      const hasGauges = s.gauges !== undefined;
-      this.#gaugeBytes[i + 1] = this.#gaugeBytes[i]! + (hasGauges ? numberPointField : 0);
-      this.#gaugeSeries[i + 1] = this.#gaugeSeries[i]! + (hasGauges ? 1 : 0);
-      this.#counterBytes[i + 1] = this.#counterBytes[i]! + numberPointField;
+      if (withNumbers) {
+        const numberPointLength = NUMBER_POINT_FIXED_BYTES + blockLength + flagBytes;
+        const numberPointField = 1 + varintLength(numberPointLength) + numberPointLength;
+        if (withGauges) {
+          const hasGauges = s.gauges !== undefined;
+          this.#gaugeBytes[i + 1] = this.#gaugeBytes[i]! + (hasGauges ? numberPointField : 0);
+          this.#gaugeSeries[i + 1] = this.#gaugeSeries[i]! + (hasGauges ? 1 : 0);
+        }
+        if (withCounters) this.#counterBytes[i + 1] = this.#counterBytes[i]! + numberPointField;
+      }
       for (let h = 0; h < HISTOGRAMS_PER_SERIES; h++) {
+        if (!withHistogram[h]) continue;
         const pointLength = histogramPointLength(histogramOf(s, h), blockLength, this.#boundsField.length) + flagBytes;
         this.#histogramPointLengths[i * HISTOGRAMS_PER_SERIES + h] = pointLength;
         const sums = this.#histogramBytes[h]!;
@@ -127,43 +154,47 @@ export class ProtobufBatch {
       }
     }
 
-    // Each series' attributes, once per tag (NumberDataPoint field 7, HistogramDataPoint field 9).
-    this.#attributes = new Writer(attributeBytes * 2);
-    this.#attributeStarts = new Int32Array(n);
+    // Each series' attributes, once per tag in use (NumberDataPoint field 7, HistogramDataPoint field 9).
+    const copies = (withNumbers ? 1 : 0) + (withHistograms ? 1 : 0);
+    this.#attributes = new Writer(attributeBytes * copies);
+    this.#attributeStarts = new Int32Array(copies > 0 ? n : 0);
+    this.#histogramAttributesSecond = withNumbers;
     const attributes = this.#attributes;
-    for (let i = 0; i < n; i++) {
+    for (let i = 0; copies > 0 && i < n; i++) {
       const start = attributes.pos;
       this.#attributeStarts[i] = start;
       writeAttributeBlock(attributes, series[i]!, valueLengths, i * ATTRIBUTES_PER_SERIES);
+      if (!withHistograms) continue;
       const end = attributes.pos;
-      attributes.bytes.copyWithin(end, start, end);
+      const copy = withNumbers ? end : start;
+      if (withNumbers) attributes.bytes.copyWithin(end, start, end);
       // Only the KeyValue tags differ between the two copies.
-      for (let at = end; at < end + (end - start); ) {
+      for (let at = copy; at < copy + (end - start); ) {
         attributes.bytes[at] = TAG_HISTOGRAM_ATTRIBUTE;
         at = skipLengthDelimited(attributes.bytes, at + 1);
       }
-      attributes.pos = end + (end - start);
+      attributes.pos = copy + (end - start);
     }
 
     // Per series: counters' start [low, high], histograms' start [low, high], end time [low, high].
     this.#times = new Uint32Array(n * 6);
     for (let i = 0; i < n; i++) {
       const s = series[i]!;
-      hrTimeFromMs(s.countersStartMs, this.#times, i * 6);
-      hrTimeFromMs(s.histogramsStartMs, this.#times, i * 6 + 2);
+      if (withCounters) hrTimeFromMs(s.countersStartMs, this.#times, i * 6);
+      if (withHistograms) hrTimeFromMs(s.histogramsStartMs, this.#times, i * 6 + 2);
       hrTimeFromMs(s.timeMs ?? batch.timeMs, this.#times, i * 6 + 4);
     }
   }
 
-  /** Body length of each metric for the series [from, to), and whether the gauges are in. */
+  /** Body length of each metric of #metrics for the series [from, to), and whether the gauges are in. */
   #bodyLengths(from: number, to: number): { lengths: number[]; gauges: boolean } {
-    const gauges = this.#gaugeSeries[to]! - this.#gaugeSeries[from]! > 0;
-    const lengths = METRICS.map((definition, m) => {
+    const gauges = this.#withGauges && this.#gaugeSeries[to]! - this.#gaugeSeries[from]! > 0;
+    const lengths = this.#metrics.map((definition, m) => {
       switch (definition.kind) {
         case "gauge":
           return this.#gaugeBytes[to]! - this.#gaugeBytes[from]!;
         case "histogram": {
-          const sums = this.#histogramBytes[HISTOGRAM_INDEX[m]!]!;
+          const sums = this.#histogramBytes[this.#histogramIndex[m]!]!;
           return sums[to]! - sums[from]! + SMALL_VARINT_FIELD_BYTES;
         }
         case "counter":
@@ -178,9 +209,9 @@ export class ProtobufBatch {
     const { lengths, gauges } = this.#bodyLengths(from, to);
     let scopeMetricsLength = SCOPE_FIELD.length;
     if (to > from) {
-      for (let m = 0; m < METRICS.length; m++) {
-        if (METRICS[m]!.kind === "gauge" && !gauges) continue;
-        const metricLength = METRIC_HEADERS[m]!.length + varintLength(lengths[m]!) + lengths[m]!;
+      for (let m = 0; m < this.#metrics.length; m++) {
+        if (this.#metrics[m]!.kind === "gauge" && !gauges) continue;
+        const metricLength = this.#headers[m]!.length + varintLength(lengths[m]!) + lengths[m]!;
         scopeMetricsLength += 1 + varintLength(metricLength) + metricLength;
       }
     }
@@ -209,10 +240,10 @@ export class ProtobufBatch {
     out.varint(scopeMetricsLength);
     out.copy(SCOPE_FIELD);
     const temporality = this.#batch.temporality === "delta" ? TEMPORALITY_DELTA : TEMPORALITY_CUMULATIVE;
-    for (let m = 0; to > from && m < METRICS.length; m++) {
-      const definition = METRICS[m]!;
+    for (let m = 0; to > from && m < this.#metrics.length; m++) {
+      const definition = this.#metrics[m]!;
       if (definition.kind === "gauge" && !withGauges) continue;
-      const header = METRIC_HEADERS[m]!;
+      const header = this.#headers[m]!;
       const bodyLength = bodyLengths[m]!;
       out.byte(TAG_2_LEN);
       out.varint(header.length + varintLength(bodyLength) + bodyLength);
@@ -241,7 +272,8 @@ export class ProtobufBatch {
           }
           break;
         case "histogram": {
-          const h = HISTOGRAM_INDEX[m]!;
+          const h = this.#histogramIndex[m]!;
+          const histogramAttributes = this.#histogramAttributesSecond;
           for (let i = from; i < to; i++) {
             const values = histogramOf(series[i]!, h);
             const blockLength = attributeLengths[i]!;
@@ -265,7 +297,7 @@ export class ProtobufBatch {
               }
             }
             out.copy(this.#boundsField);
-            out.copyFrom(attributes.bytes, attributeStarts[i]! + blockLength, blockLength);
+            out.copyFrom(attributes.bytes, attributeStarts[i]! + (histogramAttributes ? blockLength : 0), blockLength);
             if (series[i]!.noRecordedValue) {
               out.byte(TAG_HISTOGRAM_FLAGS);
               out.byte(FLAG_NO_RECORDED_VALUE);
@@ -536,13 +568,7 @@ const SCOPE_FIELD = lengthDelimitedField(
   concat(stringField(TAG_1_LEN, SCOPE_NAME), SCOPE_VERSION ? stringField(TAG_2_LEN, SCOPE_VERSION) : new Uint8Array(0)),
 );
 /** Per metric: name, description, unit, then the tag of its gauge/sum/histogram field (its length follows). */
-const METRIC_HEADERS = METRICS.map(metricHeader);
+const METRIC_HEADERS = new Map(METRICS.map((definition) => [definition, metricHeader(definition)]));
 /** Per attribute: `KeyValue.key` field plus the tag of `KeyValue.value`. */
 const ATTRIBUTE_KEY_FIELDS = ATTRIBUTE_KEYS.map((key) => concat(stringField(TAG_1_LEN, key), Uint8Array.of(TAG_2_LEN)));
-
-/** Index of each histogram metric among the four histogram fields, by position in METRICS. */
-const HISTOGRAM_INDEX: readonly (number | undefined)[] = (() => {
-  let h = 0;
-  return METRICS.map((definition) => (definition.kind === "histogram" ? h++ : undefined));
-})();
 const HISTOGRAM_FIELDS = METRICS.flatMap((definition) => (definition.kind === "histogram" ? [definition.field] : []));

@@ -50,7 +50,18 @@ export function emptySummary(): PushSummary {
   return { ok: true, error: null, warning: null, requests: 0, attempts: 0, dataPoints: 0, bytes: 0, durationMs: 0 };
 }
 
-/** Sends the chunks until one fails; "abandoned" when the configuration changed meanwhile. */
+/** At most this many 413 answers are split again in one push (each split halves a part's series). */
+export const MAX_SPLITS_PER_PUSH = 64;
+
+/**
+ * Sends the chunks until one fails; "abandoned" when the configuration changed meanwhile.
+ *
+ * A part answered 413 is sent again as two halves (by series, each encoded once from the measured
+ * batch) as long as it holds more than one series: nothing it carried was applied, and parts that
+ * succeeded are never re-sent. The largest body delivered after a 413 is returned as
+ * `bodyLimitBytes`, for the next pushes to plan with. Only a single series too large for the
+ * destination fails the push (`payload_too_large`).
+ */
 export async function sendPush(
   chunks: readonly EncodedChunk[],
   target: PushTarget,
@@ -62,7 +73,10 @@ export async function sendPush(
   const started = transport.now();
   const summary = emptySummary();
   const secrets = target.headers.map((h) => h.value);
-  for (const chunk of chunks) {
+  const queue = [...chunks];
+  let splits = 0;
+  let learnt: number | null = null;
+  for (let chunk = queue.shift(); chunk !== undefined; chunk = queue.shift()) {
     if (!port.current()) return "abandoned";
     let at = performance.now();
     port.sending(chunk);
@@ -82,6 +96,15 @@ export async function sendPush(
       port.settled(chunk, outcome.kind === "ok" ? "delivered" : "unknown");
       return "abandoned";
     }
+    const halves = outcome.kind === "http" && outcome.status === 413 && splits < MAX_SPLITS_PER_PUSH ? (chunk.split?.() ?? null) : null;
+    if (halves !== null) {
+      port.settled(chunk, "refused");
+      timings.storageMs += performance.now() - at;
+      splits += 1;
+      learnt ??= 0;
+      queue.unshift(...halves);
+      continue;
+    }
     if (outcome.kind !== "ok") {
       port.settled(chunk, mayHaveApplied ? "unknown" : "refused");
       timings.storageMs += performance.now() - at;
@@ -93,6 +116,7 @@ export async function sendPush(
     timings.storageMs += performance.now() - at;
     summary.dataPoints += chunk.dataPoints;
     summary.bytes += body.byteLength;
+    if (learnt !== null) learnt = Math.max(learnt, chunk.body.byteLength);
     if (outcome.partialSuccess) {
       const ps = outcome.partialSuccess;
       const said = ps.errorMessage ? `: ${safeExcerpt(ps.errorMessage, secrets)}` : ".";
@@ -100,5 +124,6 @@ export async function sendPush(
     }
   }
   summary.durationMs = transport.now() - started;
+  if (learnt !== null && learnt > 0) summary.bodyLimitBytes = learnt;
   return summary;
 }

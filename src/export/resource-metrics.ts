@@ -26,7 +26,7 @@ export function toResourceMetrics(batch: ExportBatch): ResourceMetrics {
     const temporality =
       batch.temporality === "delta" ? AggregationTemporality.DELTA : AggregationTemporality.CUMULATIVE;
     const attributes = batch.series.map(seriesAttributes);
-    for (const definition of METRICS) {
+    for (const definition of batch.metrics ?? METRICS) {
       const descriptor = { name: definition.name, description: definition.description, unit: definition.unit };
       switch (definition.kind) {
         case "gauge": {

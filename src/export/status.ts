@@ -3,6 +3,7 @@
  * over plain data; the Durable Object persists the result.
  */
 import type { Compression, Destination, Protocol } from "../validation/export-config";
+import type { ExportFilters } from "./filters";
 import type { Classification, ClassifiedError } from "./classify";
 import type { Temporality } from "./model";
 
@@ -10,6 +11,8 @@ import type { Temporality } from "./model";
 export const PAUSE_AFTER_FAILURES = 10;
 
 export interface StoredConfig {
+  /** The user's label, unique in the project. */
+  name: string;
   destination: Destination;
   endpoint: string;
   protocol: Protocol;
@@ -18,6 +21,10 @@ export interface StoredConfig {
   /** null: the default bounds. */
   histogramBoundsMs: number[] | null;
   enabled: boolean;
+  /** What is sent (never what is aggregated); null: everything. */
+  filters: ExportFilters | null;
+  /** The largest body the destination accepted after answering 413 (adaptive splitting); null: the destination's known limit. */
+  bodyLimitBytes: number | null;
   createdAt: number;
   updatedAt: number;
 }
@@ -72,6 +79,8 @@ export interface PushSummary {
   dataPoints: number;
   bytes: number;
   durationMs: number;
+  /** After a 413 split: the largest (uncompressed) body the destination then accepted. */
+  bodyLimitBytes?: number;
 }
 
 /** Status after a push: success resets the failure count; the 10th consecutive failure pauses. */

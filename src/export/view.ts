@@ -1,10 +1,19 @@
-/** The JSON body of GET …/metrics-export: configuration without header values, and status. */
+/** The JSON body of GET …/metrics-export (and of each export in the collection): configuration without header values, and status. */
 import { DEFAULT_HISTOGRAM_BOUNDS_MS } from "./metric-definitions";
 import { exportState, type ExportState, type ExportStatus, type StoredConfig } from "./status";
 
 const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
+/** What one push of an export carries after its filters: a cardinality estimate before the bill. */
+export interface PerPush {
+  series: number;
+  data_points: number;
+}
+
 export interface ExportView {
+  /** null: the project has no export (the singular routes' unconfigured answer). */
+  export_id: string | null;
+  name: string | null;
   configured: boolean;
   enabled: boolean;
   destination: string | null;
@@ -14,6 +23,10 @@ export interface ExportView {
   compression: string | null;
   temporality: string | null;
   histogram_bounds_ms: number[];
+  filters: StoredConfig["filters"];
+  /** Learnt from 413 answers: pushes are split below this many bytes (null: the destination's known limit). */
+  body_limit_bytes: number | null;
+  per_push: PerPush;
   status: {
     state: ExportState;
     last_success_at: string | null;
@@ -34,9 +47,11 @@ export interface ExportView {
   };
 }
 
-export function exportView(config: StoredConfig | null, headerNames: string[], status: ExportStatus): ExportView {
+export function exportView(exportId: string | null, config: StoredConfig | null, headerNames: string[], status: ExportStatus, perPush: PerPush): ExportView {
   const e = status.lastError;
   return {
+    export_id: exportId,
+    name: config?.name ?? null,
     configured: config !== null,
     enabled: config?.enabled ?? false,
     destination: config?.destination ?? null,
@@ -46,6 +61,9 @@ export function exportView(config: StoredConfig | null, headerNames: string[], s
     compression: config?.compression ?? null,
     temporality: config?.temporality ?? null,
     histogram_bounds_ms: (config?.histogramBoundsMs ?? DEFAULT_HISTOGRAM_BOUNDS_MS).slice(),
+    filters: config?.filters ?? null,
+    body_limit_bytes: config?.bodyLimitBytes ?? null,
+    per_push: perPush,
     status: {
       state: exportState(config, status),
       last_success_at: iso(status.lastSuccessAt),

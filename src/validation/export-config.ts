@@ -1,5 +1,6 @@
 /** Request schemas of the export configuration routes (PUT, PATCH, test). */
 import { z } from "zod";
+import { ExportFilters } from "../export/filters";
 
 export const MAX_HEADERS = 16;
 export const MAX_HEADER_NAME_LENGTH = 128;
@@ -28,8 +29,8 @@ export const RESERVED_HEADER_NAMES: readonly string[] = [
 const NO_CONTROL_CHARACTERS = /^[^\x00-\x1f\x7f]*$/;
 const HTTP_TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
-export const Destination = z.enum(["grafana_cloud", "datadog", "prometheus", "custom"], {
-  error: 'must be one of "grafana_cloud", "datadog", "prometheus", "custom"',
+export const Destination = z.enum(["grafana_cloud", "datadog", "prometheus", "new_relic", "honeycomb", "custom"], {
+  error: 'must be one of "grafana_cloud", "datadog", "prometheus", "new_relic", "honeycomb", "custom"',
 });
 export type Destination = z.infer<typeof Destination>;
 export const Protocol = z.enum(["http/protobuf", "http/json"], { error: 'must be "http/protobuf" or "http/json"' });
@@ -81,7 +82,16 @@ const HistogramBounds = z
     });
   });
 
+/** An export's label, unique in its project (case-insensitively). */
+export const ExportName = z
+  .string({ error: "must be a string" })
+  .trim()
+  .min(1, { error: "must not be empty" })
+  .max(64, { error: "must be at most 64 characters" })
+  .regex(NO_CONTROL_CHARACTERS, { error: "must not contain control characters" });
+
 const fields = {
+  name: ExportName.optional(),
   endpoint: z.string({ error: "must be a string" }),
   headers: Headers.optional(),
   destination: Destination.optional(),
@@ -91,6 +101,8 @@ const fields = {
   temporality: Temporality.optional(),
   /** null resets to the default bounds. */
   histogram_bounds_ms: HistogramBounds.nullable().optional(),
+  /** null removes every filter. */
+  filters: ExportFilters.nullable().optional(),
 };
 
 /** PUT ("Save & Enable"): the whole configuration. */

@@ -34,6 +34,11 @@ export async function script(ns: string, responses: ScriptedResponse[]): Promise
   await control("PUT", ns, "/script", JSON.stringify(responses));
 }
 
+/** From now on the namespace answers 413 to requests whose uncompressed body exceeds `maxBodyBytes`. */
+export async function limitBodyBytes(ns: string, maxBodyBytes: number): Promise<void> {
+  await control("PUT", ns, "/limit", JSON.stringify({ max_body_bytes: maxBodyBytes }));
+}
+
 export async function requests(ns: string): Promise<RecordedRequest[]> {
   return (await control("GET", ns, "/requests")) as RecordedRequest[];
 }

@@ -8,7 +8,9 @@
  *   PUT    /control/<ns>/script    body: ScriptedResponse[]; replaces the namespace's queue → 204
  *   GET    /control/<ns>/requests  → RecordedRequest[] (oldest first, bodies decoded)
  *   GET    /control/<ns>/count     → {"count": n} (requests received since the last reset)
- *   DELETE /control/<ns>           → 204; forgets the namespace's script and requests
+ *   PUT    /control/<ns>/limit     body: {"max_body_bytes": n}; unscripted requests whose
+ *                                  uncompressed body is larger are answered 413 → 204
+ *   DELETE /control/<ns>           → 204; forgets the namespace's script, limit and requests
  *
  * Every request under `/r/<ns>/` is recorded and answered by the next scripted response. With the
  * queue empty, `POST /r/<ns>/v1/metrics` gets 200 and an empty ExportMetricsServiceResponse in the
@@ -41,6 +43,7 @@ const JSON_TYPE = "application/json";
 
 interface Namespace {
   script: ScriptedResponse[];
+  maxBodyBytes?: number;
   requests: RecordedRequest[];
   received: number;
 }
@@ -84,6 +87,9 @@ export async function startReceiver(): Promise<Receiver> {
     const scripted = ns.script.shift();
     if (scripted) return answer(res, recorded.request, scripted);
     if (recorded.tooLarge) return send(res, 413, { "content-type": "text/plain" }, "body too large");
+    if (ns.maxBodyBytes !== undefined && recorded.request.uncompressedBytes > ns.maxBodyBytes) {
+      return send(res, 413, { "content-type": "text/plain" }, `body larger than ${ns.maxBodyBytes} bytes`);
+    }
     if (req.method !== "POST" || rest.join("/") !== "v1/metrics") return send(res, 404, {}, "");
     if (!isOtlpContentType(recorded.request.contentType)) {
       return send(res, 415, { "content-type": "text/plain" }, "unsupported content type");
@@ -96,6 +102,13 @@ export async function startReceiver(): Promise<Receiver> {
 
   async function control(req: IncomingMessage, res: ServerResponse, name: string, action: string): Promise<void> {
     const json = { "content-type": JSON_TYPE };
+    if (req.method === "PUT" && action === "limit") {
+      const raw = await readBody(req, 1024);
+      const parsed = raw === null ? null : (JSON.parse(new TextDecoder().decode(raw)) as { max_body_bytes?: unknown });
+      if (typeof parsed?.max_body_bytes !== "number") return send(res, 400, json, JSON.stringify({ error: 'limit must be {"max_body_bytes": n}' }));
+      namespace(name).maxBodyBytes = parsed.max_body_bytes;
+      return send(res, 204, {}, "");
+    }
     if (req.method === "PUT" && action === "script") {
       const raw = await readBody(req, MAX_BODY_BYTES);
       let parsed: unknown;

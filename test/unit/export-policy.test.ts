@@ -125,6 +125,9 @@ describe("failure accounting", () => {
   };
   const succeeded: PushSummary = { ok: true, error: null, warning: null, requests: 2, attempts: 3, dataPoints: 26, bytes: 900, durationMs: 5 };
   const config: StoredConfig = {
+    name: "custom",
+    filters: null,
+    bodyLimitBytes: null,
     destination: "custom",
     endpoint: "https://x",
     protocol: "http/protobuf",

@@ -1,9 +1,11 @@
 import protobuf from "protobufjs";
 import { describe, expect, it } from "vitest";
-import { DEFAULT_HISTOGRAM_BOUNDS_MS } from "../../src/export/metric-definitions";
+import { dataPointCount } from "../../src/export/encode-push";
+import { compileFilters } from "../../src/export/filters";
+import { DEFAULT_HISTOGRAM_BOUNDS_MS, METRICS, type MetricDefinition } from "../../src/export/metric-definitions";
 import type { ExportBatch, ExportSeries, HistogramValues } from "../../src/export/model";
-import { encodeExportBatch } from "../../src/export/protobuf-encoder";
-import { serializeProtobufWithSdk } from "../../src/export/resource-metrics";
+import { encodeExportBatch, ProtobufBatch } from "../../src/export/protobuf-encoder";
+import { serializeJson, serializeProtobufWithSdk } from "../../src/export/resource-metrics";
 
 const NOW_MS = Date.UTC(2026, 10, 26, 12, 0, 0);
 const DEFAULT_BOUNDS = [...DEFAULT_HISTOGRAM_BOUNDS_MS];
@@ -191,18 +193,18 @@ describe("encodeExportBatch is byte-identical to the OpenTelemetry SDK serialize
   });
 });
 
-describe("encodeExportBatch output read by an independent decoder (test/receiver/otlp/*.proto)", () => {
-  const root = new protobuf.Root().loadSync(
-    ["common.proto", "resource.proto", "metrics.proto", "metrics_service.proto"].map(
-      (file) => new URL(`../receiver/otlp/${file}`, import.meta.url).pathname,
-    ),
-  );
-  const Request = root.lookupType("opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest");
-  const decode = (bytes: Uint8Array) =>
-    Request.toObject(Request.decode(bytes), { longs: String, enums: Number, defaults: false }) as {
-      resourceMetrics: { scopeMetrics: { metrics: Record<string, any>[] }[] }[];
-    };
+const root = new protobuf.Root().loadSync(
+  ["common.proto", "resource.proto", "metrics.proto", "metrics_service.proto"].map(
+    (file) => new URL(`../receiver/otlp/${file}`, import.meta.url).pathname,
+  ),
+);
+const Request = root.lookupType("opentelemetry.proto.collector.metrics.v1.ExportMetricsServiceRequest");
+const decode = (bytes: Uint8Array) =>
+  Request.toObject(Request.decode(bytes), { longs: String, enums: Number, defaults: false }) as {
+    resourceMetrics: { scopeMetrics: { metrics: Record<string, any>[] }[] }[];
+  };
 
+describe("encodeExportBatch output read by an independent decoder (test/receiver/otlp/*.proto)", () => {
   it("keeps 64-bit counts, exact nanosecond times and every attribute", () => {
     const input = batch(
       [
@@ -242,5 +244,139 @@ describe("encodeExportBatch output read by an independent decoder (test/receiver
     expect(point.sum).toBe(2.5);
     expect(point).not.toHaveProperty("min");
     expect(point).not.toHaveProperty("max");
+  });
+});
+
+const HISTOGRAM_NAMES = ["cerebrium_run_execution_time_ms", "cerebrium_run_queue_time_ms", "cerebrium_run_coldstart_time_ms", "cerebrium_run_response_time_ms"];
+const WITHOUT_HISTOGRAMS = compileFilters({ metrics: { exclude: HISTOGRAM_NAMES } }).metrics;
+const only = (kind: MetricDefinition["kind"]) => METRICS.filter((definition) => definition.kind === kind);
+const named = (...names: string[]) => compileFilters({ metrics: { include: names } }).metrics;
+/** A third of the series without gauges. */
+const MIXED: ExportSeries[] = Array.from({ length: 12 }, (_, i) => series(i, { gauges: i % 3 !== 0 }));
+/** The SDK serializer writes no `flags`, so an ended series is checked by decoding, not against its bytes. */
+const ENDED: ExportSeries = { ...series(12, { gauges: false }), noRecordedValue: true };
+
+describe("filtered batches (ExportBatch.metrics) are byte-identical to the SDK serializer", () => {
+  const cases: [string, ExportBatch][] = [
+    ["without the four histograms", batch(MIXED, { metrics: WITHOUT_HISTOGRAMS })],
+    ["only the counters", batch(MIXED, { metrics: only("counter") })],
+    ["only the histograms (no number points at all)", batch(MIXED, { metrics: only("histogram") })],
+    ["only the gauges, absent on some series", batch(MIXED, { metrics: only("gauge") })],
+    ["only the gauges, on series that have none (no metric left)", batch([series(0, { gauges: false }), series(1, { gauges: false })], { metrics: only("gauge") })],
+    [
+      "one metric of each kind, delta without min/max",
+      batch(
+        MIXED.map((s) => ({ ...s, execution: histogram(1, 17, false), coldstart: histogram(2, 17, false) })),
+        { temporality: "delta", metrics: named("cerebrium_gpu_memory_usage_bytes", "cerebrium_run_coldstart_time_ms", "cerebrium_run_errors_total") },
+      ),
+    ],
+    ["the last histogram and the first counter", batch(MIXED, { metrics: named("cerebrium_run_response_time_ms", "cerebrium_run_total") })],
+    ["histograms without bucket bounds", batch([series(0, { bounds: [] }), series(1, { bounds: [] })], { bounds: [], metrics: named("cerebrium_run_queue_time_ms") })],
+    ["no series", batch([], { metrics: only("counter") })],
+    ["an empty metric list", batch(MIXED, { metrics: [] })],
+    ["all 13 given explicitly", batch(MIXED, { metrics: METRICS })],
+    ["copies of the definitions (as after structured cloning)", batch(MIXED, { metrics: structuredClone(WITHOUT_HISTOGRAMS) })],
+  ];
+
+  it.each(cases)("%s", (_name, input) => {
+    expectSameBytes(encodeExportBatch(input), serializeProtobufWithSdk(input));
+  });
+
+  it("all 13 given explicitly is today's request", () => {
+    expect(encodeExportBatch(batch(MIXED, { metrics: METRICS }))).toEqual(encodeExportBatch(batch(MIXED)));
+  });
+
+  it("matches on many randomised filters", () => {
+    let state = 4242;
+    const next = () => {
+      state = (Math.imul(state, 1103515245) + 12345) >>> 0;
+      return state / 4294967296;
+    };
+    for (let round = 0; round < 50; round++) {
+      const metrics = METRICS.filter(() => next() > 0.5);
+      const seriesList = Array.from({ length: Math.floor(next() * 12) }, (_, i) => series(i, { gauges: next() > 0.3, minMax: next() > 0.5 }));
+      const input = batch(seriesList, { metrics, temporality: next() > 0.5 ? "delta" : "cumulative" });
+      expectSameBytes(encodeExportBatch(input), serializeProtobufWithSdk(input));
+    }
+  });
+
+  it("ProtobufBatch measures and writes every range of a filtered batch as the SDK encodes that range alone", () => {
+    for (const metrics of [WITHOUT_HISTOGRAMS, only("histogram"), only("gauge")]) {
+      const input = batch(MIXED, { metrics });
+      const encoded = new ProtobufBatch(input);
+      for (let from = 0; from <= MIXED.length; from++) {
+        for (let to = from; to <= MIXED.length; to++) {
+          const body = encoded.write(from, to);
+          expect(encoded.size(from, to)).toBe(body.length);
+          expectSameBytes(body, serializeProtobufWithSdk({ ...input, series: MIXED.slice(from, to) }));
+        }
+      }
+    }
+  });
+
+  it.each([
+    ["without the histograms", WITHOUT_HISTOGRAMS],
+    ["with the histograms only", only("histogram")],
+  ])("an ended series keeps its NO_RECORDED_VALUE flag %s", (_name, metrics) => {
+    const decoded = decode(encodeExportBatch(batch([...MIXED, ENDED], { metrics }))).resourceMetrics[0]!.scopeMetrics[0]!.metrics;
+    expect(decoded.map((m) => m.name)).toEqual(metrics.map((d) => d.name));
+    for (const metric of decoded) {
+      const points: { flags?: number }[] = (metric.gauge ?? metric.sum ?? metric.histogram).dataPoints;
+      expect(points.map((p) => p.flags ?? 0)).toEqual(metric.gauge ? new Array(8).fill(0) : [...new Array(12).fill(0), 1]);
+    }
+  });
+
+  it("dataPointCount counts exactly the points the request carries", () => {
+    const carried = (input: ExportBatch) =>
+      // protobufjs leaves an empty `metrics` out.
+      (decode(encodeExportBatch(input)).resourceMetrics[0]!.scopeMetrics[0]!.metrics ?? []).reduce(
+        (n, metric) => n + (metric.gauge ?? metric.sum ?? metric.histogram).dataPoints.length,
+        0,
+      );
+    const counts = [undefined, WITHOUT_HISTOGRAMS, only("counter"), only("gauge"), only("histogram"), []].map((metrics) => {
+      const input = batch([...MIXED, ENDED], metrics === undefined ? {} : { metrics });
+      return [dataPointCount(input.series, input.metrics), carried(input)];
+    });
+    // 8 of the 13 series have gauges (ENDED has none).
+    expect(counts).toEqual([
+      [8 * 13 + 5 * 7, 8 * 13 + 5 * 7],
+      [8 * 9 + 5 * 3, 8 * 9 + 5 * 3],
+      [13 * 3, 13 * 3],
+      [8 * 6, 8 * 6],
+      [13 * 4, 13 * 4],
+      [0, 0],
+    ]);
+  });
+});
+
+describe("the OTLP/JSON serializer honours ExportBatch.metrics", () => {
+  const decodeJson = (input: ExportBatch) => JSON.parse(new TextDecoder().decode(serializeJson(input)));
+  const metricsOf = (request: any): any[] => request.resourceMetrics[0].scopeMetrics[0].metrics;
+
+  it("leaves the excluded metrics out and keeps the others in order, flags included", () => {
+    const request = decodeJson(batch([...MIXED, ENDED], { metrics: WITHOUT_HISTOGRAMS }));
+    expect(metricsOf(request).map((m) => m.name)).toEqual([
+      "cerebrium_cpu_utilization_cores",
+      "cerebrium_memory_usage_bytes",
+      "cerebrium_gpu_memory_usage_bytes",
+      "cerebrium_gpu_compute_utilization_percent",
+      "cerebrium_containers_running_count",
+      "cerebrium_containers_ready_count",
+      "cerebrium_run_total",
+      "cerebrium_run_successes_total",
+      "cerebrium_run_errors_total",
+    ]);
+    expect(JSON.stringify(request)).not.toMatch(/_time_ms|histogram/);
+    const runs = metricsOf(request).find((m) => m.name === "cerebrium_run_total");
+    expect(runs.sum.dataPoints.map((p: any) => p.flags ?? 0)).toEqual([...new Array(12).fill(0), 1]);
+  });
+
+  it.each([
+    ["only the histograms", only("histogram"), HISTOGRAM_NAMES],
+    ["only the gauges, on series that have none", only("gauge"), []],
+    ["an empty metric list", [], []],
+  ] as const)("%s", (_name, metrics, names) => {
+    const seriesList = metrics.some((d) => d.kind === "gauge") ? [series(0, { gauges: false })] : MIXED;
+    expect(metricsOf(decodeJson(batch(seriesList, { metrics }))).map((m) => m.name)).toEqual(names);
   });
 });

@@ -55,7 +55,7 @@ function writeRows(project: string, rows: { name: string; origin: string | null;
     state.storage.sql.exec("DELETE FROM export_headers");
     rows.forEach((r, i) =>
       state.storage.sql.exec(
-        "INSERT INTO export_headers (name, position, origin, key_version, iv, ciphertext) VALUES (?, ?, ?, ?, ?, ?)",
+        "INSERT INTO export_headers (export_id, name, position, origin, key_version, iv, ciphertext) VALUES ('default', ?, ?, ?, ?, ?, ?)",
         r.name,
         i,
         r.origin,
@@ -186,7 +186,7 @@ describe("values stored before the origin binding", () => {
     expect(row!.origin).toBe(new URL(receiverUrl(ns)).origin);
     const cipher = await HeaderCipher.forProject(project, CURRENT, null);
     const sealed = { keyVersion: row!.key_version, iv: new Uint8Array(row!.iv), ciphertext: new Uint8Array(row!.ciphertext) };
-    expect(await cipher.open("X-Api-Key", row!.origin, sealed)).toEqual({ ok: true, value: "legacy-sealed-value" });
+    expect(await cipher.open({ exportId: "default", headerName: "X-Api-Key", origin: row!.origin }, sealed)).toEqual({ ok: true, value: "legacy-sealed-value" });
 
     await postRun(project);
     expect((await call("POST", `${exportPath(project)}/flush`)).body.ok).toBe(true);
@@ -197,7 +197,7 @@ describe("values stored before the origin binding", () => {
 describe("key rotation (HEADER_ENCRYPTION_KEY_PREVIOUS set)", () => {
   async function sealedUnderPrevious(project: string, origin: string) {
     const previous = await HeaderCipher.forProject(project, PREVIOUS, null);
-    return [{ name: "Authorization", origin, sealed: await previous.seal("Authorization", origin, "Bearer sealed-under-previous") }];
+    return [{ name: "Authorization", origin, sealed: await previous.seal({ exportId: "default", headerName: "Authorization", origin: origin }, "Bearer sealed-under-previous") }];
   }
 
   it("an enabled export with no series is re-sealed by its next alarm", async () => {
@@ -211,7 +211,7 @@ describe("key rotation (HEADER_ENCRYPTION_KEY_PREVIOUS set)", () => {
     // Opens with the current key alone, as after HEADER_ENCRYPTION_KEY_PREVIOUS is removed.
     const currentOnly = await HeaderCipher.forProject(project, CURRENT, null);
     const sealed = { keyVersion: row!.key_version, iv: new Uint8Array(row!.iv), ciphertext: new Uint8Array(row!.ciphertext) };
-    expect(await currentOnly.open("Authorization", origin, sealed)).toEqual({ ok: true, value: "Bearer sealed-under-previous" });
+    expect(await currentOnly.open({ exportId: "default", headerName: "Authorization", origin: origin }, sealed)).toEqual({ ok: true, value: "Bearer sealed-under-previous" });
     expect(await requestCount(ns)).toBe(0); // nothing to push, nothing sent
   });
 

@@ -126,7 +126,7 @@ async function insertSealed(project: string, name: string, sealed: SealedValue, 
   await runInDurableObject(projectStub(project), (_instance, state) => {
     state.storage.sql.exec("DELETE FROM export_headers");
     state.storage.sql.exec(
-      "INSERT INTO export_headers (name, position, origin, key_version, iv, ciphertext) VALUES (?, 0, ?, ?, ?, ?)",
+      "INSERT INTO export_headers (export_id, name, position, origin, key_version, iv, ciphertext) VALUES ('default', ?, 0, ?, ?, ?, ?)",
       name,
       origin,
       sealed.keyVersion,
@@ -267,12 +267,12 @@ describe("sealing", () => {
 
   it("the same cipher seals the same value differently each time, and opens each", async () => {
     const cipher = await HeaderCipher.forProject("p-sealtest", MASTER_KEY, null);
-    const a = await cipher.seal("X-Api-Key", ORIGIN, "value");
-    const b = await cipher.seal("X-Api-Key", ORIGIN, "value");
+    const a = await cipher.seal({ exportId: "default", headerName: "X-Api-Key", origin: ORIGIN }, "value");
+    const b = await cipher.seal({ exportId: "default", headerName: "X-Api-Key", origin: ORIGIN }, "value");
     expect(toHex(a.iv)).not.toBe(toHex(b.iv));
-    expect(await plain(cipher.open("X-Api-Key", ORIGIN, a))).toBe("value");
-    expect(await plain(cipher.open("x-api-key", ORIGIN, b))).toBe("value"); // header names are case-insensitive
-    expect(cipher.needsReseal(ORIGIN, a)).toBe(false);
+    expect(await plain(cipher.open({ exportId: "default", headerName: "X-Api-Key", origin: ORIGIN }, a))).toBe("value");
+    expect(await plain(cipher.open({ exportId: "default", headerName: "x-api-key", origin: ORIGIN }, b))).toBe("value"); // header names are case-insensitive
+    expect(cipher.needsReseal({ exportId: "default", headerName: "x", origin: ORIGIN }, a)).toBe(false);
   });
 });
 
@@ -286,7 +286,7 @@ describe("a ciphertext does not open anywhere else", () => {
     await insertSealed(target, copied!.name, copied!.sealed);
 
     const targetCipher = await HeaderCipher.forProject(target, MASTER_KEY, null);
-    await expectUnreadable(targetCipher.open(copied!.name, ORIGIN, copied!.sealed), "belongs-to-source-only");
+    await expectUnreadable(targetCipher.open({ exportId: "default", headerName: copied!.name, origin: ORIGIN }, copied!.sealed), "belongs-to-source-only");
 
     const r = await call("POST", `${exportPath(target)}/test`);
     expect(r.status).toBe(200);
@@ -295,7 +295,7 @@ describe("a ciphertext does not open anywhere else", () => {
     expect(fetchSpy).not.toHaveBeenCalled();
     // The source still opens its own.
     const sourceCipher = await HeaderCipher.forProject(source, MASTER_KEY, null);
-    expect(await plain(sourceCipher.open(copied!.name, ORIGIN, copied!.sealed))).toBe("belongs-to-source-only");
+    expect(await plain(sourceCipher.open({ exportId: "default", headerName: copied!.name, origin: ORIGIN }, copied!.sealed))).toBe("belongs-to-source-only");
   });
 
   it("moved to another header name of the same project: it fails to open", async () => {
@@ -303,7 +303,7 @@ describe("a ciphertext does not open anywhere else", () => {
     await put(project, { endpoint: "https://otlp.example.com", headers: [{ name: "X-Api-Key", value: "bound-to-x-api-key" }] });
     const [stored] = await storedSealed(project);
     const cipher = await HeaderCipher.forProject(project, MASTER_KEY, null);
-    await expectUnreadable(cipher.open("Authorization", ORIGIN, stored!.sealed), "bound-to-x-api-key");
+    await expectUnreadable(cipher.open({ exportId: "default", headerName: "Authorization", origin: ORIGIN }, stored!.sealed), "bound-to-x-api-key");
 
     await insertSealed(project, "Authorization", stored!.sealed);
     const r = await call("POST", `${exportPath(project)}/test`);
@@ -313,7 +313,7 @@ describe("a ciphertext does not open anywhere else", () => {
 
   it("a tampered IV, ciphertext, tag or key version fails to open", async () => {
     const cipher = await HeaderCipher.forProject("p-tamper01", MASTER_KEY, null);
-    const sealed = await cipher.seal("X-Api-Key", ORIGIN, "tamper-target-value");
+    const sealed = await cipher.seal({ exportId: "default", headerName: "X-Api-Key", origin: ORIGIN }, "tamper-target-value");
     const last = sealed.ciphertext.length - 1;
     const tampered: SealedValue[] = [
       { ...sealed, iv: flipBit(sealed.iv, 0) },
@@ -322,8 +322,8 @@ describe("a ciphertext does not open anywhere else", () => {
       { ...sealed, ciphertext: sealed.ciphertext.slice(0, last) },
       { ...sealed, keyVersion: "0000000000000000" },
     ];
-    for (const t of tampered) await expectUnreadable(cipher.open("X-Api-Key", ORIGIN, t), "tamper-target-value");
-    expect(await plain(cipher.open("X-Api-Key", ORIGIN, sealed))).toBe("tamper-target-value");
+    for (const t of tampered) await expectUnreadable(cipher.open({ exportId: "default", headerName: "X-Api-Key", origin: ORIGIN }, t), "tamper-target-value");
+    expect(await plain(cipher.open({ exportId: "default", headerName: "X-Api-Key", origin: ORIGIN }, sealed))).toBe("tamper-target-value");
   });
 
   it("a value sealed under a key the object no longer has fails closed, without a request", async () => {
@@ -331,7 +331,7 @@ describe("a ciphertext does not open anywhere else", () => {
     await put(project, { endpoint: "https://otlp.example.com" });
     const retired = crypto.getRandomValues(new Uint8Array(32));
     const old = await HeaderCipher.forProject(project, retired, null);
-    await insertSealed(project, "X-Api-Key", await old.seal("X-Api-Key", ORIGIN, "sealed-under-retired-key"));
+    await insertSealed(project, "X-Api-Key", await old.seal({ exportId: "default", headerName: "X-Api-Key", origin: ORIGIN }, "sealed-under-retired-key"));
     const r = await call("POST", `${exportPath(project)}/test`);
     expect(r.body).toMatchObject({ ok: false, classification: "credentials_unreadable" });
     expect(r.text).not.toContain("sealed-under-retired-key");
@@ -344,29 +344,29 @@ describe("rotation of HEADER_ENCRYPTION_KEY", () => {
     const oldMaster = crypto.getRandomValues(new Uint8Array(32));
     const newMaster = crypto.getRandomValues(new Uint8Array(32));
     const before = await HeaderCipher.forProject("p-rotate01", oldMaster, null);
-    const sealed = await before.seal("Authorization", ORIGIN, "Bearer rotate-me-123");
+    const sealed = await before.seal({ exportId: "default", headerName: "Authorization", origin: ORIGIN }, "Bearer rotate-me-123");
 
     const during = await HeaderCipher.forProject("p-rotate01", newMaster, oldMaster);
     expect(during.currentVersion).not.toBe(sealed.keyVersion);
-    expect(await plain(during.open("Authorization", ORIGIN, sealed))).toBe("Bearer rotate-me-123");
-    expect(during.needsReseal(ORIGIN, sealed)).toBe(true);
+    expect(await plain(during.open({ exportId: "default", headerName: "Authorization", origin: ORIGIN }, sealed))).toBe("Bearer rotate-me-123");
+    expect(during.needsReseal({ exportId: "default", headerName: "x", origin: ORIGIN }, sealed)).toBe(true);
 
-    const resealed = await during.seal("Authorization", ORIGIN, await plain(during.open("Authorization", ORIGIN, sealed)));
+    const resealed = await during.seal({ exportId: "default", headerName: "Authorization", origin: ORIGIN }, await plain(during.open({ exportId: "default", headerName: "Authorization", origin: ORIGIN }, sealed)));
     expect(resealed.keyVersion).toBe(during.currentVersion);
-    expect(during.needsReseal(ORIGIN, resealed)).toBe(false);
+    expect(during.needsReseal({ exportId: "default", headerName: "x", origin: ORIGIN }, resealed)).toBe(false);
 
     // Once the previous key is dropped, only re-sealed values open.
     const after = await HeaderCipher.forProject("p-rotate01", newMaster, null);
-    expect(await plain(after.open("Authorization", ORIGIN, resealed))).toBe("Bearer rotate-me-123");
-    await expectUnreadable(after.open("Authorization", ORIGIN, sealed), "rotate-me-123");
+    expect(await plain(after.open({ exportId: "default", headerName: "Authorization", origin: ORIGIN }, resealed))).toBe("Bearer rotate-me-123");
+    await expectUnreadable(after.open({ exportId: "default", headerName: "Authorization", origin: ORIGIN }, sealed), "rotate-me-123");
   });
 
   it("the previous key does not open values of another project", async () => {
     const oldMaster = crypto.getRandomValues(new Uint8Array(32));
     const newMaster = crypto.getRandomValues(new Uint8Array(32));
-    const sealed = await (await HeaderCipher.forProject("p-rotate02", oldMaster, null)).seal("X-Api-Key", ORIGIN, "v");
+    const sealed = await (await HeaderCipher.forProject("p-rotate02", oldMaster, null)).seal({ exportId: "default", headerName: "X-Api-Key", origin: ORIGIN }, "v");
     const other = await HeaderCipher.forProject("p-rotate03", newMaster, oldMaster);
-    await expectUnreadable(other.open("X-Api-Key", ORIGIN, sealed));
+    await expectUnreadable(other.open({ exportId: "default", headerName: "X-Api-Key", origin: ORIGIN }, sealed));
   });
 });
 

@@ -34,7 +34,7 @@ function hex(buffer: ArrayBuffer): string {
 /** Opens a stored header value the way the object does, from the raw row. */
 async function openStored(project: string, header: StoredHeader): Promise<string> {
   const cipher = await HeaderCipher.forProject(project, MASTER_KEY, null);
-  const opened = await cipher.open(header.name, header.origin, { keyVersion: header.key_version, iv: new Uint8Array(header.iv), ciphertext: new Uint8Array(header.ciphertext) });
+  const opened = await cipher.open({ exportId: "default", headerName: header.name, origin: header.origin }, { keyVersion: header.key_version, iv: new Uint8Array(header.iv), ciphertext: new Uint8Array(header.ciphertext) });
   if (!opened.ok) throw new Error(opened.message);
   return opened.value;
 }

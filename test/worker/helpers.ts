@@ -140,5 +140,7 @@ export function pointFor(body: any, name: string, appName: string, region: strin
 
 /** The OTLP/JSON request of the next push (up to the preview's 100 series). */
 export async function preview(projectId: string): Promise<any> {
-  return (await projectStub(projectId).preview(projectId, 100)).request;
+  const answer = await projectStub(projectId).preview(projectId, null, 100);
+  if (!answer.ok) throw new Error(answer.error.message);
+  return answer.value.request;
 }

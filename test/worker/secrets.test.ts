@@ -421,7 +421,7 @@ async function replaceRows(project: string, rows: StoredRow[]): Promise<void> {
     state.storage.sql.exec("DELETE FROM export_headers");
     for (const r of rows) {
       state.storage.sql.exec(
-        "INSERT INTO export_headers (name, position, key_version, iv, ciphertext) VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO export_headers (export_id, name, position, key_version, iv, ciphertext) VALUES ('default', ?, ?, ?, ?, ?)",
         r.name,
         r.position,
         r.key_version,

@@ -4,7 +4,7 @@
  * request and its outcome, loses and double-counts nothing. And state written by schema 3 loads
  * under schema 4 with counters, histograms, start times and delta baselines intact.
  */
-import { abortAllDurableObjects, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { abortAllDurableObjects, env, evictDurableObject, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it } from "vitest";
 import { requests, script } from "../receiver/client";
 import { exportingProject, lastWriteWins, randomRuns, seededRandom, sumOf, totalsIn, waitForRequests, type Run } from "./fault-helpers";
@@ -107,15 +107,56 @@ describe("crash points", () => {
   });
 });
 
-describe("state written by schema 3 loads under schema 4", () => {
+describe("state written by schema 3 loads under schemas 4 and 5", () => {
   const T0 = Date.now() - 3_600_000;
   const hist = (count: number, sum: number, buckets: number[]) => [count, sum, count > 0 ? 1 : null, count > 0 ? 9 : null, ...buckets];
   const zeros = (n: number) => new Array<number>(n).fill(0);
 
-  /** Rewinds the object's storage to schema 3 and writes rows the way that code did. */
+  /**
+   * Seals a header value the way schema 4 did (AAD v2: project, header name, origin, key version;
+   * no export id), written out independently of src/crypto.
+   */
+  async function sealV2(projectId: string, name: string, origin: string, value: string) {
+    const master = Uint8Array.from(atob(env.HEADER_ENCRYPTION_KEY), (c) => c.charCodeAt(0));
+    const base = await crypto.subtle.importKey("raw", master, "HKDF", false, ["deriveKey"]);
+    const key = await crypto.subtle.deriveKey(
+      { name: "HKDF", hash: "SHA-256", salt: new TextEncoder().encode("metrics-export/header-encryption/v1"), info: new TextEncoder().encode(`project:${projectId}`) },
+      base,
+      { name: "AES-GCM", length: 256 },
+      false,
+      ["encrypt"],
+    );
+    const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", master));
+    const version = Array.from(digest.subarray(0, 8), (b) => b.toString(16).padStart(2, "0")).join("");
+    const iv = crypto.getRandomValues(new Uint8Array(12));
+    const aad = new TextEncoder().encode(`v2\n${projectId}\n${name.toLowerCase()}\n${origin}\n${version}`);
+    return { version, iv, ciphertext: new Uint8Array(await crypto.subtle.encrypt({ name: "AES-GCM", iv, additionalData: aad }, key, new TextEncoder().encode(value))) };
+  }
+
+  /** Rewinds the object's storage to schema 3 and writes rows the way that code did (header values sealed as schema 4 did). */
   async function writeSchema3(projectId: string, rows: { bounds: number[]; runs: number; acked: unknown; pending?: unknown }) {
+    const ns = new URL((await call("GET", `/v1/projects/${projectId}/metrics-export`)).body.endpoint);
+    const sealed = await sealV2(projectId, "Authorization", ns.origin, "Bearer v2-sealed-value");
     await runInDurableObject(projectStub(projectId), (_i, state) => {
       const sql = state.storage.sql;
+      // Schema 5 → 4: one export, its configuration, headers and status in single-row tables.
+      sql.exec("ALTER TABLE export_config RENAME TO c5");
+      sql.exec(`CREATE TABLE export_config (id INTEGER PRIMARY KEY CHECK (id = 1), destination TEXT NOT NULL, endpoint TEXT NOT NULL, protocol TEXT NOT NULL,
+        compression TEXT NOT NULL, temporality TEXT NOT NULL, histogram_bounds_ms TEXT, enabled INTEGER NOT NULL, created_at INTEGER NOT NULL, updated_at INTEGER NOT NULL)`);
+      sql.exec("INSERT INTO export_config SELECT 1, destination, endpoint, protocol, compression, temporality, histogram_bounds_ms, enabled, created_at, updated_at FROM c5");
+      sql.exec("DROP TABLE c5");
+      // The configuration's bounds are the series' (a save rebuckets every series to them).
+      sql.exec("UPDATE export_config SET histogram_bounds_ms = ?", JSON.stringify(rows.bounds));
+      sql.exec("DROP TABLE export_headers");
+      sql.exec("CREATE TABLE export_headers (name TEXT PRIMARY KEY, position INTEGER NOT NULL, key_version TEXT NOT NULL, iv BLOB NOT NULL, ciphertext BLOB NOT NULL, origin TEXT)");
+      sql.exec("INSERT INTO export_headers VALUES ('Authorization', 0, ?, ?, ?, ?)", sealed.version, sealed.iv, sealed.ciphertext, ns.origin);
+      sql.exec("ALTER TABLE export_status RENAME TO s5");
+      sql.exec(`CREATE TABLE export_status (id INTEGER PRIMARY KEY CHECK (id = 1), consecutive_failures INTEGER NOT NULL DEFAULT 0, last_success_at INTEGER,
+        last_attempt_at INTEGER, last_error TEXT, paused_at INTEGER, warning TEXT, pushes_succeeded INTEGER NOT NULL DEFAULT 0, pushes_failed INTEGER NOT NULL DEFAULT 0,
+        retries INTEGER NOT NULL DEFAULT 0, data_points_sent INTEGER NOT NULL DEFAULT 0, bytes_sent INTEGER NOT NULL DEFAULT 0, last_push_duration_ms INTEGER, next_push_at INTEGER)`);
+      sql.exec("INSERT INTO export_status SELECT 1, consecutive_failures, last_success_at, last_attempt_at, last_error, paused_at, warning, pushes_succeeded, pushes_failed, retries, data_points_sent, bytes_sent, last_push_duration_ms, next_push_at FROM s5");
+      sql.exec("DROP TABLE s5");
+      sql.exec("DELETE FROM _migrations WHERE id = 5");
       sql.exec("DROP TABLE aggregates");
       sql.exec("DROP TABLE host_states");
       sql.exec("DROP TABLE delta_journal");
@@ -149,7 +190,7 @@ describe("state written by schema 3 loads under schema 4", () => {
       if (rows.pending) sql.exec("INSERT INTO pending_push VALUES ('legacy-app', 'us-east-1', ?)", JSON.stringify(rows.pending));
       sql.exec(`INSERT INTO batches (host_id, batch_id, applied_at, accepted, rejected) VALUES ('old-host', 'old-batch', ?, 7, '[]')`, Date.now());
     });
-    await evictDurableObject(projectStub(projectId)); // the next instance runs migration 4
+    await evictDurableObject(projectStub(projectId)); // the next instance runs migrations 4 and 5
   }
 
   it("cumulative: counters, histograms, start times, host reports and the ledger continue", async () => {
@@ -194,5 +235,10 @@ describe("state written by schema 3 loads under schema 4", () => {
     expect(points[2]![0]).toBe(t3);
     expect(points[2]![2]).toBe(2);
     expect(sumOf([sent!])["legacy-app/us-east-1"]!.runs).toBe(6); // 10 − the baseline's 4
+    // The header value sealed without the export id opened, and was re-sealed bound to export "default".
+    expect(sent!.headers.authorization).toBe("Bearer v2-sealed-value");
+    const rows = await runInDurableObject(projectStub(t.projectId), (_i, state) => state.storage.sql.exec("SELECT export_id, export_bound FROM export_headers").toArray());
+    expect(rows).toEqual([{ export_id: "default", export_bound: 1 }]);
+    expect((await call("GET", `/v1/projects/${t.projectId}/metrics-exports`)).body.exports).toMatchObject([{ export_id: "default", destination: "datadog" }]);
   });
 });
