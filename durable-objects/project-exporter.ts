@@ -323,15 +323,17 @@ export class ProjectExporter extends DurableObject<ExporterEnv> {
   }
 
   async #scheduledPush(projectId: string, slot: ExportSlot): Promise<void> {
-    const push = slot.pusher.push(projectId);
+    const next = () => nextPushAt(slot.scheduleKey(projectId), this.#settings.exportIntervalMs, Date.now());
     try {
-      await push;
+      // The push stores the next slot with its outcome (one row).
+      await slot.pusher.push(projectId, next);
     } catch (err) {
       console.error(JSON.stringify({ event: "push_crashed", project_id: projectId, export_id: slot.id, error: err instanceof Error ? err.name : "unknown" }));
     } finally {
-      if (this.#store.config(slot.id) !== null) {
-        const after = this.#store.status(slot.id);
-        this.#write("push", () => this.#store.saveStatus(slot.id, { ...after, nextPushAt: nextPushAt(slot.scheduleKey(projectId), this.#settings.exportIntervalMs, Date.now()) }));
+      // Unless it did not get that far (nothing to send, abandoned, crashed, or it joined another push).
+      const after = this.#store.config(slot.id) === null ? null : this.#store.status(slot.id);
+      if (after !== null && (after.nextPushAt === null || after.nextPushAt <= Date.now())) {
+        this.#write("push", () => this.#store.saveStatus(slot.id, { ...after, nextPushAt: next() }));
       }
       await this.#syncAlarm();
     }

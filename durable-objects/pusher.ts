@@ -73,12 +73,16 @@ export class Pusher {
     this.#abort?.abort();
   }
 
-  push(projectId: string): Promise<PushOutcome> {
+  /**
+   * `nextPushAt`: a scheduled push stores its next slot with its outcome (one status row); a push
+   * that joins a running one leaves that to its caller.
+   */
+  push(projectId: string, nextPushAt?: () => number): Promise<PushOutcome> {
     const running = this.#running;
     if (running && running.epoch === this.#epoch) return running.promise;
     const promise = (async () => {
       if (running) await running.promise.catch(() => {});
-      return this.#pushNow(projectId);
+      return this.#pushNow(projectId, nextPushAt);
     })();
     const entry = { epoch: this.#epoch, promise };
     this.#running = entry;
@@ -140,7 +144,7 @@ export class Pusher {
     };
   }
 
-  async #pushNow(projectId: string): Promise<PushOutcome> {
+  async #pushNow(projectId: string, nextPushAt?: () => number): Promise<PushOutcome> {
     const { store, meter } = this.deps;
     const epoch = this.#epoch;
     const id = this.exportId;
@@ -189,7 +193,8 @@ export class Pusher {
     if (outcome === "abandoned" || epoch !== this.#epoch) return "abandoned";
     outcome.durationMs = Date.now() - started;
     const before = store.status(id);
-    const status = recordPush(before, outcome, Date.now());
+    const recorded = recordPush(before, outcome, Date.now());
+    const status = nextPushAt ? { ...recorded, nextPushAt: nextPushAt() } : recorded;
     const learnt = outcome.bodyLimitBytes;
     this.deps.write("push", () => {
       store.saveStatus(id, status);
