@@ -148,6 +148,30 @@ describe("the collection of exports", () => {
   });
 });
 
+describe("each export's credentials are its own", () => {
+  it("an export's requests carry only its own headers; a value copied to another export's rows does not open", async () => {
+    const projectId = await createProject();
+    const nsA = newNamespace();
+    const nsB = newNamespace();
+    const a = await create(projectId, { endpoint: receiverUrl(nsA), headers: [{ name: "X-Secret", value: "only-for-export-a" }] });
+    const b = await create(projectId, { endpoint: receiverUrl(nsB), headers: [{ name: "X-Secret", value: "only-for-export-b" }] });
+    await postRuns(projectId, randomRuns(seededRandom(8), 2));
+    for (const id of [a.body.export_id, b.body.export_id]) expect((await call("POST", `${collection(projectId)}/${id}/flush`)).body.ok).toBe(true);
+    expect((await requests(nsA)).map((r) => r.headers["x-secret"])).toEqual(["only-for-export-a"]);
+    expect((await requests(nsB)).map((r) => r.headers["x-secret"])).toEqual(["only-for-export-b"]);
+    // Same project, same header name, same origin: only the export id differs in the additional data.
+    await runInDurableObject(projectStub(projectId), (_i, state) => {
+      const sql = state.storage.sql;
+      const row = sql.exec<{ iv: ArrayBuffer; ciphertext: ArrayBuffer; key_version: string }>("SELECT iv, ciphertext, key_version FROM export_headers WHERE export_id = ?", a.body.export_id).one();
+      sql.exec("UPDATE export_headers SET iv = ?, ciphertext = ?, key_version = ? WHERE export_id = ?", row.iv, row.ciphertext, row.key_version, b.body.export_id);
+    });
+    const flush = await call("POST", `${collection(projectId)}/${b.body.export_id}/flush`);
+    expect(flush.body).toMatchObject({ ok: false, requests: 0, error: { classification: "credentials_unreadable" } });
+    expect(await requestCount(nsB)).toBe(1);
+    expect(JSON.stringify(flush.body)).not.toContain("only-for-export");
+  });
+});
+
 describe("the singular routes act on the first export", () => {
   it("PUT creates the first export when none exists; GET, PATCH, flush and DELETE act on it while others exist", async () => {
     const projectId = await createProject();
