@@ -96,12 +96,23 @@ export function encodeInChunks(batch: ExportBatch, protocol: Protocol, limitByte
     const encoded = new ProtobufBatch(batch);
     const write = (from: number, to: number) => encoded.write(from, to);
     const chunks: EncodedChunk[] = [];
-    for (let g = 0; g < starts.length - 1; ) {
+    const groups = starts.length - 1;
+    for (let g = 0; g < groups; ) {
       const from = starts[g]!;
-      let end = g + 1;
-      while (end < starts.length - 1 && encoded.size(from, starts[end + 1]!) <= limitBytes) end += 1;
-      chunks.push(chunkOf(batch, starts, g, end, write));
-      g = end;
+      // The most groups from g that fit (at least one): sizes grow with `to`, so a binary search
+      // asks for O(log n) sizes per part instead of one per group.
+      let fits = g + 1;
+      if (encoded.size(from, starts[groups]!) <= limitBytes) fits = groups;
+      else {
+        let tooMany = groups;
+        while (tooMany - fits > 1) {
+          const mid = (fits + tooMany) >> 1;
+          if (encoded.size(from, starts[mid]!) <= limitBytes) fits = mid;
+          else tooMany = mid;
+        }
+      }
+      chunks.push(chunkOf(batch, starts, g, fits, write));
+      g = fits;
     }
     if (chunks.length === 0) chunks.push(chunkOf(batch, [0], 0, 0, write));
     return chunks;
