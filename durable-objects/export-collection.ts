@@ -46,6 +46,7 @@ const fail = (error: ErrorBody): { ok: false; error: ErrorBody } => ({ ok: false
 export class ExportCollection {
   /** The exports' slots, in the order they were created. */
   readonly slots = new Map<string, ExportSlot>();
+  #bounds: readonly number[] | null = null;
 
   constructor(private readonly d: CollectionDeps) {}
 
@@ -77,9 +78,12 @@ export class ExportCollection {
     return config === null ? null : { id: ref, config };
   }
 
-  /** The project's bucket bounds: every export holds the same (one aggregation feeds them all). */
+  /**
+   * The project's bucket bounds: every export holds the same (one aggregation feeds them all).
+   * Every ingest asks, so they are read once and kept until a save or a delete changes them.
+   */
   bounds(): readonly number[] {
-    return boundsOf(this.d.store.exports()[0]?.config ?? null);
+    return (this.#bounds ??= boundsOf(this.d.store.exports()[0]?.config ?? null));
   }
 
   #perPush(config: StoredConfig): PerPush {
@@ -214,6 +218,7 @@ export class ExportCollection {
     this.d.write("config", () => {
       this.d.store.saveConfig(id, next);
       if (boundsChange) this.d.store.setBoundsEverywhere(next.histogramBoundsMs);
+      this.#bounds = null;
       if (sealed !== null) this.d.store.replaceHeaders(id, sealed);
       let status = this.d.store.status(id);
       if (saveStartsStatusOver(previous, next, sealed !== null)) status = statusAfterSave(status);
@@ -234,6 +239,7 @@ export class ExportCollection {
     slot.pusher.replaceConfiguration();
     this.d.write("config", () => {
       this.d.store.deleteExport(found.id);
+      this.#bounds = null;
       slot.journal.clear();
     });
     this.slots.delete(found.id);

@@ -194,10 +194,13 @@ export class ProjectExporter extends DurableObject<ExporterEnv> {
     const cutoff = nowMs - this.#settings.seriesRetentionMs;
     const expired = [...this.#aggregation.state.series].filter(([key, s]) => s.lastSampleMs < cutoff && !this.#ending.has(key));
     if (expired.length === 0) return;
-    const sending = this.#store.exports().filter((e) => e.config.enabled && this.#store.status(e.id).pausedAt === null);
+    const sending = this.#store
+      .exports()
+      .filter((e) => e.config.enabled && this.#store.status(e.id).pausedAt === null)
+      .map((e) => ({ id: e.id, filters: compileFilters(e.config.filters) }));
     const now: string[] = [];
     for (const [key, s] of expired) {
-      const ids = sending.filter((e) => compileFilters(e.config.filters).keepSeries(s.appName, s.region)).map((e) => e.id);
+      const ids = sending.filter((e) => e.filters.keepSeries(s.appName, s.region)).map((e) => e.id);
       if (ids.length > 0) this.#ending.start(key, ids);
       else now.push(key);
     }
