@@ -1,5 +1,6 @@
 // `npm start`: the worker on http://127.0.0.1:8787 with local D1 and Durable Object state (kept under
-// .wrangler/state between runs), development secrets in .dev.vars, and a curl walk-through.
+// .wrangler/state between runs), development secrets in .dev.vars, a curl walk-through, and a demo
+// project whose key signs in to the Metrics Export page at http://127.0.0.1:8787/.
 import { spawn, spawnSync } from "node:child_process";
 import { randomBytes } from "node:crypto";
 import { existsSync, readFileSync, writeFileSync } from "node:fs";
@@ -124,6 +125,47 @@ const child = spawn(process.execPath, [wranglerJs, "dev", "--ip", HOST, "--port"
   cwd: projectDir,
   stdio: "inherit",
 });
+
+// (e) A demo project for the Metrics Export page, created once and kept (with its project key) in
+// .wrangler/demo-project.json: local state only, never committed. Printed once the server answers.
+const demoPath = path.join(projectDir, ".wrangler/demo-project.json");
+async function demoProject() {
+  const call = async (method, route, token, body) => {
+    const response = await fetch(`${base}${route}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body ? { "content-type": "application/json" } : {}) },
+      body: body ? JSON.stringify(body) : undefined,
+    });
+    return { status: response.status, body: await response.json().catch(() => null) };
+  };
+  for (let i = 0; i < 600; i++) {
+    if (child.exitCode !== null) return;
+    try {
+      if ((await fetch(`${base}/healthz`)).ok) break;
+    } catch {
+      // not up yet
+    }
+    await new Promise((resolve) => setTimeout(resolve, 200));
+  }
+  let demo = existsSync(demoPath) ? JSON.parse(readFileSync(demoPath, "utf8")) : null;
+  if (demo && (await call("GET", `/v1/projects/${demo.project_id}/metrics-exports`, demo.key)).status !== 200) demo = null;
+  if (demo === null) {
+    let created = await call("POST", "/v1/projects", adminToken, { project_id: "p-demo0001", name: "Demo project" });
+    if (created.status === 409) created = { status: 201, body: { project_id: "p-demo0001" } };
+    if (created.status !== 201) return console.error(`Could not create the demo project (HTTP ${created.status}).`);
+    const key = await call("POST", `/v1/projects/${created.body.project_id}/keys`, adminToken, { name: "npm start demo" });
+    if (key.status !== 201) return console.error(`Could not create the demo project key (HTTP ${key.status}).`);
+    demo = { project_id: created.body.project_id, key: key.body.key };
+    writeFileSync(demoPath, JSON.stringify(demo, null, 2) + "\n", { mode: 0o600 });
+  }
+  console.log(
+    `\n──── The Metrics Export page ─────────────────────────────────────────────────────────────────\n` +
+      `Open ${base}/ and sign in with the demo project's key (${demo.project_id}, kept in .wrangler/demo-project.json):\n\n` +
+      `  ${demo.key}\n` +
+      `────────────────────────────────────────────────────────────────────────────────────────────────\n`,
+  );
+}
+void demoProject().catch((error) => console.error(`Demo project: ${error.message}`));
 for (const signal of ["SIGINT", "SIGTERM"]) {
   process.on(signal, () => {
     if (child.exitCode === null && child.signalCode === null) child.kill(signal);

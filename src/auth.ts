@@ -1,11 +1,14 @@
 /**
  * Authentication (who is calling) and authorisation guards (may they call this route).
- * Admin token: compared as SHA-256 digests in constant time. API keys: see keys.ts.
+ * Admin token: compared as SHA-256 digests in constant time. API keys: see keys.ts. Without an
+ * Authorization header, the Metrics Export page's session cookie (session.ts) stands for the project
+ * key it was opened with; requests it authenticates that change state must pass the CSRF check.
  */
 import type { Context, MiddlewareHandler } from "hono";
 import type { AppEnv, Principal } from "./context";
 import { ApiError } from "./errors";
 import { digestsEqual, findKey, looksLikeKey, sha256Hex } from "./keys";
+import { CSRF_HEADER, findSession, sessionToken } from "./session";
 import type { Settings } from "./settings";
 
 // The scheme name is case-insensitive (RFC 9110 §11.1): "bearer <token>" is as valid as "Bearer <token>".
@@ -19,9 +22,32 @@ function adminTokenHash(settings: Settings): Promise<string> {
   return hash;
 }
 
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
+
+/**
+ * A request from a page of this service, not one another site makes the browser send: it carries
+ * X-Requested-With (cross-site senders cannot add it without a CORS preflight, never approved here)
+ * and is not marked as coming from another site.
+ */
+export function sameSiteRequest(c: Context<AppEnv>): boolean {
+  const site = c.req.header("sec-fetch-site");
+  return (site === undefined || site === "same-origin" || site === "none") && (c.req.header(CSRF_HEADER) ?? "") !== "";
+}
+
+async function sessionPrincipal(c: Context<AppEnv>): Promise<Principal | null> {
+  const token = sessionToken(c.req.url, c.req.header("cookie"));
+  if (token === null) return null;
+  const session = await findSession(c.env.DB, token);
+  if (session === null) return null;
+  if (!SAFE_METHODS.has(c.req.method) && !sameSiteRequest(c)) {
+    throw new ApiError(403, "cross_site_request", `Requests signed in by the page's session cookie must come from the page itself (an ${CSRF_HEADER} header, same origin).`);
+  }
+  return { kind: "project", keyId: session.keyId, projectId: session.projectId };
+}
+
 async function authenticate(c: Context<AppEnv>): Promise<Principal | null> {
   const header = c.req.header("authorization");
-  if (header === undefined) return null;
+  if (header === undefined) return sessionPrincipal(c);
   const match = BEARER.exec(header);
   if (!match) {
     throw new ApiError(401, "unauthorized", 'The Authorization header must be "Bearer <token>".');
@@ -47,7 +73,7 @@ export const authMiddleware: MiddlewareHandler<AppEnv> = async (c, next) => {
 function requirePrincipal(c: Context<AppEnv>): Principal {
   const principal = c.get("principal");
   if (principal === null) {
-    throw new ApiError(401, "unauthorized", 'Missing "Authorization: Bearer <token>" header.');
+    throw new ApiError(401, "unauthorized", 'Missing "Authorization: Bearer <token>" header (or, on the page, the session has ended: sign in again).');
   }
   return principal;
 }

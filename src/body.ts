@@ -121,3 +121,16 @@ export async function readOptionalJsonBody(c: Context<AppEnv>, maxBytes: number)
   const body = await readJsonBody(c, { maxBytes, required: false });
   return body === undefined ? {} : body;
 }
+
+/** An HTML form's body (`application/x-www-form-urlencoded`), at most `maxBytes`. */
+export async function readFormBody(c: Context<AppEnv>, maxBytes: number): Promise<URLSearchParams> {
+  const mediaType = (c.req.header("content-type") ?? "").split(";", 1)[0]!.trim().toLowerCase();
+  if (mediaType !== "application/x-www-form-urlencoded") {
+    throw new ApiError(415, "unsupported_media_type", "The form must be sent as application/x-www-form-urlencoded.");
+  }
+  const declaredLength = Number(c.req.header("content-length") ?? "NaN");
+  if (Number.isFinite(declaredLength) && declaredLength > maxBytes) throw tooLarge(maxBytes);
+  const body = c.req.raw.body;
+  const bytes = body === null ? new Uint8Array() : await readCapped(body, maxBytes);
+  return new URLSearchParams(new TextDecoder().decode(bytes));
+}

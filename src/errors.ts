@@ -12,6 +12,7 @@ export type ErrorCode =
   | "payload_too_large"
   | "unauthorized"
   | "forbidden"
+  | "cross_site_request"
   | "not_found"
   | "project_not_found"
   | "key_not_found"

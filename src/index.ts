@@ -1,14 +1,17 @@
 /**
- * The worker: one Hono app. Settings are validated first (a misconfigured deployment fails every
- * request with a 500 naming the setting), then the caller is authenticated, then each resource's
- * routes authorise and validate their own input.
+ * The worker: one Hono app. Every response gets the security headers; settings are validated first
+ * (a misconfigured deployment fails every request with a 500 naming the setting); the pages (sign-in,
+ * session, the Metrics Export page) come before API authentication; then the caller is
+ * authenticated, then each resource's routes authorise and validate their own input.
  */
 import { Hono } from "hono";
 import { authMiddleware } from "./auth";
 import type { AppEnv } from "./context";
 import { ApiError } from "./errors";
+import { applySecurityHeaders } from "./page/security-headers";
 import { adminExportRoutes } from "./routes/admin-exports";
 import { metricsExportRoutes } from "./routes/metrics-export";
+import { pageRoutes } from "./routes/pages";
 import { projectRoutes } from "./routes/projects";
 import { sampleRoutes } from "./routes/samples";
 import { settingsOf } from "./settings";
@@ -17,10 +20,15 @@ export { ProjectExporter } from "../durable-objects/project-exporter";
 
 const app = new Hono<AppEnv>()
   .use(async (c, next) => {
+    await next();
+    applySecurityHeaders(c.res.headers);
+  })
+  .use(async (c, next) => {
     c.set("settings", settingsOf(c.env));
     await next();
   })
   .get("/healthz", (c) => c.json({ ok: true }))
+  .route("/", pageRoutes)
   .use(authMiddleware)
   .route("/", projectRoutes)
   .route("/", adminExportRoutes)

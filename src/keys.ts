@@ -67,8 +67,8 @@ interface CacheEntry<T> {
   fetchedAt: number;
 }
 
-/** A Map bounded to `max` entries that drops the least recently used one first. */
-class LruCache<T> {
+/** A Map bounded to `max` entries that drops the least recently used one first; entries live KEY_CACHE_TTL_MS. */
+export class LruCache<T> {
   readonly #entries = new Map<string, CacheEntry<T>>();
   constructor(readonly max: number) {}
 

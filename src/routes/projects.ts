@@ -8,6 +8,7 @@ import { forgetKeyHash, generateKey } from "../keys";
 import { findProject, rememberProject, type Project } from "../projects";
 import { IngestKeyCreate, KeyCreate, ProjectCreate } from "../validation/export-config";
 import { zodToApiError } from "../validation/zod-error";
+import { deleteKeySessions } from "../session";
 import { MAX_CONFIG_BODY_BYTES, projectIdParam } from "./shared";
 
 export const projectRoutes = new Hono<AppEnv>();
@@ -95,5 +96,6 @@ projectRoutes.delete("/v1/keys/:key_id", async (c) => {
     .bind(new Date().toISOString(), keyId)
     .run();
   forgetKeyHash(row.key_hash);
+  await deleteKeySessions(c.env.DB, keyId);
   return c.body(null, 204);
 });

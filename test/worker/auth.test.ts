@@ -5,7 +5,19 @@
 import { env, runInDurableObject } from "cloudflare:test";
 import { afterEach, beforeAll, beforeEach, describe, expect, it, vi, type MockInstance } from "vitest";
 import app from "../../src/index";
-import { ADMIN, call, type ApiResponse, createIngestKey, createProject, createProjectKey, projectStub, uniqueProjectId } from "./helpers";
+import {
+  ADMIN,
+  call,
+  type ApiResponse,
+  createIngestKey,
+  createProject,
+  createProjectKey,
+  openSession,
+  projectStub,
+  sessionHeaders,
+  signOut,
+  uniqueProjectId,
+} from "./helpers";
 
 type Scope = "admin" | "project" | "ingest";
 
@@ -20,6 +32,11 @@ interface Fixture {
   revokedProjectKey: string;
   revokedIngestKey: string;
   spareKeyId: string;
+  /** Session tokens (the page's cookie, src/session.ts) opened by signing in with projectKey / otherProjectKey. */
+  session: string;
+  otherSession: string;
+  /** A session of projectKey that was signed out. */
+  signedOutSession: string;
 }
 
 interface Route {
@@ -216,11 +233,16 @@ type Expectation = { status: number; code: string } | "success";
 interface Credential {
   /** The Authorization header to send, or null for none. */
   header: (f: Fixture) => string | null;
-  expect: (scope: Scope) => Expectation;
+  /** Other headers to send (a session cookie, X-Requested-With). */
+  headers?: (f: Fixture) => Record<string, string>;
+  /** The outcome on a route of this scope and method. */
+  expect: (scope: Scope, method: string) => Expectation;
 }
 
 const unauthorized = () => ({ status: 401, code: "unauthorized" }) as const;
 const forbidden = { status: 403, code: "forbidden" } as const;
+const crossSite = { status: 403, code: "cross_site_request" } as const;
+const SAFE_METHODS = new Set(["GET", "HEAD", "OPTIONS"]);
 
 function swapCase(text: string): string {
   return Array.from(text, (ch) => (ch === ch.toLowerCase() ? ch.toUpperCase() : ch.toLowerCase())).join("");
@@ -268,6 +290,41 @@ const CREDENTIALS: Record<string, Credential> = {
     // Samples come from GPU hosts only: the admin token cannot post as a host.
     expect: (scope) => (scope === "ingest" ? forbidden : "success"),
   },
+  // The Metrics Export page's session cookie (no Authorization header): it acts as the project key
+  // it was opened with.
+  "the project's session cookie": {
+    header: () => null,
+    headers: (f) => sessionHeaders(f.session),
+    expect: (scope) => (scope === "project" ? "success" : forbidden),
+  },
+  // The CSRF check is part of authentication (src/auth.ts), before any route authorises: a
+  // state-changing call without X-Requested-With is cross_site_request whatever the route's scope.
+  "the project's session cookie without X-Requested-With": {
+    header: () => null,
+    headers: (f) => sessionHeaders(f.session, false),
+    expect: (scope, method) => (!SAFE_METHODS.has(method) ? crossSite : scope === "project" ? "success" : forbidden),
+  },
+  "another project's session cookie": {
+    header: () => null,
+    headers: (f) => sessionHeaders(f.otherSession),
+    expect: () => forbidden,
+  },
+  "a signed-out session cookie": {
+    header: () => null,
+    headers: (f) => sessionHeaders(f.signedOutSession),
+    expect: unauthorized,
+  },
+  "a forged session token": {
+    header: () => null,
+    headers: () => sessionHeaders(`cmx_s_${"A".repeat(43)}`),
+    expect: unauthorized,
+  },
+  // An Authorization header always decides, even when a valid cookie comes along.
+  "a malformed Authorization header plus a valid session cookie": {
+    header: () => "Basic x",
+    headers: (f) => sessionHeaders(f.session),
+    expect: unauthorized,
+  },
 };
 
 let fixture: Fixture;
@@ -296,7 +353,16 @@ beforeAll(async () => {
     revokedProjectKey: revokedProject.key,
     revokedIngestKey: revokedIngest.key,
     spareKeyId: (await createProjectKey(project)).key_id,
+    session: "",
+    otherSession: "",
+    signedOutSession: "",
   };
+  // Sessions come from the sign-in form, as the page's do.
+  fixture.session = await openSession(fixture.projectKey);
+  fixture.otherSession = await openSession(fixture.otherProjectKey);
+  fixture.signedOutSession = await openSession(fixture.projectKey);
+  expect((await call("GET", `/v1/projects/${project}/metrics-export`, { token: null, headers: sessionHeaders(fixture.signedOutSession) })).status).toBe(200);
+  expect((await signOut(fixture.signedOutSession)).status).toBe(303);
   await configure(fixture);
 });
 
@@ -313,11 +379,11 @@ describe("auth matrix", () => {
   for (const [routeName, route] of Object.entries(ROUTES)) {
     describe(routeName, () => {
       for (const [credentialName, credential] of Object.entries(CREDENTIALS)) {
-        const expectation = credential.expect(route.scope);
+        const expectation = credential.expect(route.scope, route.method);
         const outcome = expectation === "success" ? `${route.success}` : `${expectation.status} ${expectation.code}`;
         it(`${credentialName} → ${outcome}`, async () => {
           const header = credential.header(fixture);
-          const headers: Record<string, string> = header === null ? {} : { authorization: header };
+          const headers: Record<string, string> = { ...credential.headers?.(fixture), ...(header === null ? {} : { authorization: header }) };
           if (expectation === "success") {
             await route.prepare?.(fixture);
             const { path, body } = await route.request(fixture, true);

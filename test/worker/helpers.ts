@@ -19,23 +19,7 @@ export interface CallOptions {
 }
 
 export async function call<T = any>(method: string, path: string, options: CallOptions = {}): Promise<ApiResponse<T>> {
-  const headers = new Headers(options.headers);
-  const token = options.token === undefined ? ADMIN : options.token;
-  if (token !== null && !headers.has("authorization")) headers.set("authorization", `Bearer ${token}`);
-  let body: BodyInit | undefined = options.rawBody;
-  if (options.body !== undefined) {
-    body = JSON.stringify(options.body);
-    if (!headers.has("content-type")) headers.set("content-type", "application/json");
-  }
-  const response = await (exports as any).default.fetch(new Request(`http://edge.test${path}`, { method, headers, body }));
-  const text = await response.text();
-  let parsed: unknown = undefined;
-  try {
-    parsed = text === "" ? undefined : JSON.parse(text);
-  } catch {
-    parsed = undefined;
-  }
-  return { status: response.status, headers: response.headers, body: parsed as T, text };
+  return send<T>(method, path, options, "follow");
 }
 
 let counter = 0;
@@ -143,4 +127,81 @@ export async function preview(projectId: string): Promise<any> {
   const answer = await projectStub(projectId).preview(projectId, null, 100);
   if (!answer.ok) throw new Error(answer.error.message);
   return answer.value.request;
+}
+
+// --- the Metrics Export page's sessions (src/session.ts) --------------------------------------------
+
+/**
+ * Like `call`, but redirects are not followed (`call` follows them, as fetch does by default, so a
+ * 303 would show up as the page it points to) and `target` may be an absolute URL (e.g. https://).
+ */
+export async function callManual<T = any>(method: string, target: string, options: CallOptions = {}): Promise<ApiResponse<T>> {
+  return send<T>(method, target, options, "manual");
+}
+
+async function send<T>(method: string, target: string, options: CallOptions, redirect: "follow" | "manual"): Promise<ApiResponse<T>> {
+  const headers = new Headers(options.headers);
+  const token = options.token === undefined ? ADMIN : options.token;
+  if (token !== null && !headers.has("authorization")) headers.set("authorization", `Bearer ${token}`);
+  let body: BodyInit | undefined = options.rawBody;
+  if (options.body !== undefined) {
+    body = JSON.stringify(options.body);
+    if (!headers.has("content-type")) headers.set("content-type", "application/json");
+  }
+  const url = /^https?:/.test(target) ? target : `http://edge.test${target}`;
+  const response: Response = await (exports as any).default.fetch(new Request(url, { method, headers, body, redirect }));
+  const text = await response.text();
+  let parsed: unknown = undefined;
+  try {
+    parsed = text === "" ? undefined : JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  return { status: response.status, headers: response.headers, body: parsed as T, text };
+}
+
+/** The session cookie's name over `http://edge.test` (the URL `call` uses). */
+export const SESSION_COOKIE = "cmx_session";
+
+/** POSTs the sign-in form (`project_key`) to /session; extra headers (e.g. Sec-Fetch-Site) may be added. */
+export function postSignIn(projectKey: string, headers: Record<string, string> = {}): Promise<ApiResponse> {
+  return callManual("POST", "/session", {
+    token: null,
+    headers: { "content-type": "application/x-www-form-urlencoded", ...headers },
+    rawBody: new URLSearchParams({ project_key: projectKey }).toString(),
+  });
+}
+
+/** The value a `Set-Cookie` header gives `name`, or null when it does not set that cookie. */
+export function setCookieValue(headers: Headers, name: string): string | null {
+  for (const line of headers.getSetCookie()) {
+    const first = line.split(";", 1)[0]!;
+    const eq = first.indexOf("=");
+    if (eq >= 0 && first.slice(0, eq).trim() === name) return first.slice(eq + 1).trim();
+  }
+  return null;
+}
+
+/** Signs in with a project key and returns the session token of the cookie it sets (throws otherwise). */
+export async function openSession(projectKey: string): Promise<string> {
+  const r = await postSignIn(projectKey);
+  const token = setCookieValue(r.headers, SESSION_COOKIE);
+  if (r.status !== 303 || token === null || token === "") throw new Error(`openSession: ${r.status} ${r.text}`);
+  return token;
+}
+
+/** Headers that present a session token as the page's cookie (plus X-Requested-With unless `csrf` is false). */
+export function sessionHeaders(token: string, csrf = true): Record<string, string> {
+  return { cookie: `${SESSION_COOKIE}=${token}`, ...(csrf ? { "x-requested-with": "fetch" } : {}) };
+}
+
+/** Lower-case hex SHA-256 of a string (how D1 `sessions` stores a token). */
+export async function sha256HexOf(text: string): Promise<string> {
+  const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text));
+  return Array.from(new Uint8Array(digest), (b) => b.toString(16).padStart(2, "0")).join("");
+}
+
+/** Signs out the session of `token` (POST /session/sign-out with its cookie). */
+export async function signOut(token: string): Promise<ApiResponse> {
+  return callManual("POST", "/session/sign-out", { token: null, headers: { cookie: `${SESSION_COOKIE}=${token}` } });
 }
