@@ -44,6 +44,8 @@ export default defineConfig(async () => {
                   EXPORT_RETRY_AFTER_MAX_MS: "150",
                   // Tests flush one project many times a minute; the default of 6 is proven in test/e2e/hardening.test.ts.
                   EXPORT_FLUSHES_PER_MINUTE: "1000",
+                  // Notification delivery retries 20 ms, 40 ms, 80 ms … apart (30 s × 2^n in production).
+                  NOTIFICATION_RETRY_BASE_MS: "20",
                 },
               },
             }),

@@ -4,6 +4,7 @@
  * that follows each export's state changes. The object (project-exporter.ts) owns storage
  * transactions, the alarm and RPC; this class owns the exports' part of them.
  */
+import { exportChanges, headerChangesFromInput, type Actor } from "../src/audit/changes";
 import type { HeaderCipher } from "../src/crypto/header-crypto";
 import type { ErrorBody, Result } from "../src/errors";
 import { forgetExportState, recordExportState } from "../src/export-states";
@@ -16,6 +17,7 @@ import { exportView, type ExportView, type PerPush } from "../src/export/view";
 import type { Settings } from "../src/settings";
 import type { ExportConfigPatch, ExportConfigPut, HeaderInput } from "../src/validation/export-config";
 import type { AggregateStore } from "./aggregate-store";
+import type { AuditRecord } from "./audit-log";
 import type { Aggregation } from "./aggregation";
 import { originOf, resolutionError } from "./credentials";
 import type { EndingSeries } from "./ending-series";
@@ -39,6 +41,10 @@ export interface CollectionDeps {
   write: <T>(category: WriteCategory, writes: () => T) => T;
   deleteSeries: (keys: string[]) => void;
   syncAlarm: () => Promise<void>;
+  /** Inside a push's transaction: the status it leaves (notifications enqueue their events here). */
+  statusStored: (exportId: string, exportName: string, before: ExportStatus, after: ExportStatus) => void;
+  /** Inside a change's transaction: its audit entry. */
+  audit: (record: AuditRecord) => void;
 }
 
 const fail = (error: ErrorBody): { ok: false; error: ErrorBody } => ({ ok: false, error });
@@ -64,6 +70,7 @@ export class ExportCollection {
         settings: () => this.d.settings(),
         write: (category, writes) => this.d.write(category, writes),
         ended: (keys) => this.d.deleteSeries(keys),
+        storing: (exportId, before, after) => this.d.statusStored(exportId, this.d.store.config(exportId)?.name ?? exportId, before, after),
         recorded: (exportId, before, after) => this.#recorded(exportId, before, after),
       });
       this.slots.set(id, slot);
@@ -169,36 +176,36 @@ export class ExportCollection {
   }
 
   /** POST to the collection: a new export. */
-  create(input: ExportConfigPut, warnings: string[]): Promise<Result<SaveResult>> {
+  create(input: ExportConfigPut, warnings: string[], actor: Actor): Promise<Result<SaveResult>> {
     const exports = this.d.store.exports();
     // The first export of a project is "default" (the id state from before several exports migrated to).
     const id = exports.some((e) => e.id === FIRST_EXPORT_ID) ? newExportId() : FIRST_EXPORT_ID;
     const next = configFromPut(input, null, Date.now(), defaultName(input.destination ?? "custom", exports));
-    return this.#save(id, boundsForSave(input.histogram_bounds_ms !== undefined, next, this.#rawBounds(), exports.length), input.headers ?? [], warnings, input.histogram_bounds_ms !== undefined);
+    return this.#save(id, boundsForSave(input.histogram_bounds_ms !== undefined, next, this.#rawBounds(), exports.length), input.headers ?? [], warnings, input.histogram_bounds_ms !== undefined, actor);
   }
 
   /** PUT: the whole configuration ("Save & Enable"); on the singular route it creates the first export. */
-  put(ref: string | null, input: ExportConfigPut, warnings: string[]): Promise<Result<SaveResult>> {
+  put(ref: string | null, input: ExportConfigPut, warnings: string[], actor: Actor): Promise<Result<SaveResult>> {
     const found = this.find(ref);
     if (found === null && ref !== null) return Promise.resolve(fail(exportNotFound(ref)));
-    if (found === null) return this.create(input, warnings);
+    if (found === null) return this.create(input, warnings, actor);
     const exports = this.d.store.exports();
     const next = configFromPut(input, found.config, Date.now(), found.config.name);
-    return this.#save(found.id, boundsForSave(input.histogram_bounds_ms !== undefined, next, this.#rawBounds(), exports.length - 1), input.headers ?? [], warnings, true);
+    return this.#save(found.id, boundsForSave(input.histogram_bounds_ms !== undefined, next, this.#rawBounds(), exports.length - 1), input.headers ?? [], warnings, true, actor);
   }
 
   /** PATCH: any subset. */
-  patch(ref: string | null, input: ExportConfigPatch, warnings: string[]): Promise<Result<SaveResult>> {
+  patch(ref: string | null, input: ExportConfigPatch, warnings: string[], actor: Actor): Promise<Result<SaveResult>> {
     const found = this.find(ref);
     if (found === null) return Promise.resolve(fail(ref === null ? notConfigured() : exportNotFound(ref)));
-    return this.#save(found.id, configFromPatch(input, found.config, Date.now()), input.headers ?? null, warnings, input.histogram_bounds_ms !== undefined);
+    return this.#save(found.id, configFromPatch(input, found.config, Date.now()), input.headers ?? null, warnings, input.histogram_bounds_ms !== undefined, actor);
   }
 
   #rawBounds(): number[] | null {
     return this.d.store.exports()[0]?.config.histogramBoundsMs ?? null;
   }
 
-  async #save(id: string, next: StoredConfig, headers: HeaderInput[] | null, warnings: string[], setsBounds: boolean): Promise<Result<SaveResult>> {
+  async #save(id: string, next: StoredConfig, headers: HeaderInput[] | null, warnings: string[], setsBounds: boolean, actor: Actor): Promise<Result<SaveResult>> {
     const conflict = saveConflict(id, next, this.d.store.exports());
     if (conflict !== null) return fail(conflict);
     const previous = this.d.store.config(id);
@@ -210,6 +217,8 @@ export class ExportCollection {
     if (preset !== null) return fail(preset);
     const nowMs = Date.now();
     const before = previous === null ? null : this.d.store.status(id);
+    const storedNames = previous === null ? [] : slot.credentials.names();
+    const headerChanges = headerChangesFromInput(storedNames, headers ?? undefined) ?? storedNames.map((name) => ({ name, replaced: false }));
     slot.pusher.replaceConfiguration();
     const boundsChange = setsBounds && JSON.stringify(next.histogramBoundsMs) !== JSON.stringify(this.#rawBounds());
     // Logged batches were applied with the old bounds: fold them in before the bounds change.
@@ -221,9 +230,17 @@ export class ExportCollection {
       this.#bounds = null;
       if (sealed !== null) this.d.store.replaceHeaders(id, sealed);
       let status = this.d.store.status(id);
-      if (saveStartsStatusOver(previous, next, sealed !== null)) status = statusAfterSave(status);
+      const startsOver = saveStartsStatusOver(previous, next, sealed !== null);
+      if (startsOver) status = statusAfterSave(status);
       this.d.store.saveStatus(id, { ...status, nextPushAt: next.enabled ? nextPushAt(slot.scheduleKey(this.d.projectId()), this.d.settings().exportIntervalMs, nowMs) : null });
       for (const s of this.slots.values()) s.journal.forget(rebucketed, "unconfirmed");
+      this.d.audit({
+        actor,
+        action: previous === null ? "export.created" : "export.updated",
+        target: { kind: "export", id, name: next.name },
+        changes: exportChanges(previous, next, { before: storedNames, after: headerChanges }),
+        outcome: previous === null ? "created" : startsOver && before !== null && (before.consecutiveFailures > 0 || before.pausedAt !== null) ? "saved; failures and pause cleared" : "saved",
+      });
     });
     this.d.aggregation.compact();
     if (!next.enabled) this.stoppedSending(id);
@@ -232,7 +249,7 @@ export class ExportCollection {
     return { ok: true, value: { ...this.view(id), warnings } };
   }
 
-  async remove(ref: string | null): Promise<Result<null>> {
+  async remove(ref: string | null, actor: Actor): Promise<Result<null>> {
     const found = this.find(ref);
     if (found === null) return ref === null ? { ok: true, value: null } : fail(exportNotFound(ref));
     const slot = this.slot(found.id);
@@ -241,6 +258,7 @@ export class ExportCollection {
       this.d.store.deleteExport(found.id);
       this.#bounds = null;
       slot.journal.clear();
+      this.d.audit({ actor, action: "export.deleted", target: { kind: "export", id: found.id, name: found.config.name }, changes: [], outcome: "deleted" });
     });
     this.slots.delete(found.id);
     this.stoppedSending(found.id);
@@ -250,7 +268,7 @@ export class ExportCollection {
   }
 
   /** Re-enables an export (paused after repeated failures, or disabled) and pushes promptly. */
-  async resume(ref: string | null): Promise<Result<ExportView>> {
+  async resume(ref: string | null, actor: Actor): Promise<Result<ExportView>> {
     const found = this.find(ref);
     if (found === null) return fail(ref === null ? notConfigured() : exportNotFound(ref));
     const nowMs = Date.now();
@@ -258,6 +276,13 @@ export class ExportCollection {
     this.d.write("config", () => {
       this.d.store.saveConfig(found.id, { ...found.config, enabled: true, updatedAt: nowMs });
       this.d.store.saveStatus(found.id, { ...statusAfterResume(before), nextPushAt: nowMs });
+      this.d.audit({
+        actor,
+        action: "export.resumed",
+        target: { kind: "export", id: found.id, name: found.config.name },
+        changes: found.config.enabled ? [] : [{ field: "enabled", old: false, new: true }],
+        outcome: before.pausedAt !== null ? `resumed after ${before.consecutiveFailures} consecutive failures` : "resumed",
+      });
     });
     await this.d.syncAlarm();
     await this.#publish(found.id, before);

@@ -27,6 +27,7 @@ export interface SlotDeps {
   settings: () => Settings;
   write: <T>(category: WriteCategory, writes: () => T) => T;
   ended: (keys: string[]) => void;
+  storing: (exportId: string, before: ExportStatus, after: ExportStatus) => void;
   recorded: (exportId: string, before: ExportStatus, after: ExportStatus) => Promise<void>;
 }
 
@@ -59,6 +60,7 @@ export class ExportSlot {
       settings: deps.settings,
       write: deps.write,
       ended: deps.ended,
+      storing: (before, after) => deps.storing(id, before, after),
       recorded: (before, after) => deps.recorded(id, before, after),
     });
   }

@@ -21,7 +21,11 @@ import { metricsUrl } from "../src/export/url";
 import type { ExportView } from "../src/export/view";
 import { settingsOf, type RawEnv, type Settings } from "../src/settings";
 import type { ConnectionTestInput, ExportConfigPatch, ExportConfigPut } from "../src/validation/export-config";
+import type { Actor } from "../src/audit/changes";
+import type { NotificationCreate, NotificationPatch } from "../src/validation/notifications";
 import { AggregateStore } from "./aggregate-store";
+import { AuditLog, type AuditRecord } from "./audit-log";
+import { Notifier, type NotificationView } from "./notifier";
 import { Aggregation } from "./aggregation";
 import { originOf, resolutionError } from "./credentials";
 import { EndingSeries } from "./ending-series";
@@ -67,6 +71,8 @@ export class ProjectExporter extends DurableObject<ExporterEnv> {
   #aggregation: Aggregation;
   #ending = new EndingSeries();
   #exports: ExportCollection;
+  #audit: AuditLog;
+  #notifier: Notifier;
   #projectId: string | null = null;
   #cipher: Promise<HeaderCipher> | null = null;
   #testTimes: number[] = [];
@@ -80,6 +86,17 @@ export class ProjectExporter extends DurableObject<ExporterEnv> {
     this.#store = new ProjectStore(sql);
     this.#rows = new AggregateStore(sql);
     this.#aggregation = new Aggregation(this.#rows, this.#store, (category, writes) => this.#write(category, writes), this.#meter);
+    this.#audit = new AuditLog(sql);
+    this.#notifier = new Notifier({
+      sql,
+      cipher: () => this.#cipherFor(this.#projectId!),
+      settings: () => this.#settings,
+      projectId: () => this.#projectId!,
+      pageOrigin: () => this.#store.meta("page_origin"),
+      write: (writes) => this.#write("config", writes),
+      audit: (record) => this.#audit.append(record, Date.now()),
+      syncAlarm: () => this.#syncAlarm(),
+    });
     this.#exports = new ExportCollection({
       store: this.#store,
       rows: this.#rows,
@@ -93,6 +110,11 @@ export class ProjectExporter extends DurableObject<ExporterEnv> {
       write: (category, writes) => this.#write(category, writes),
       deleteSeries: (keys) => this.#deleteSeries(keys),
       syncAlarm: () => this.#syncAlarm(),
+      statusStored: (exportId, exportName, before, after) => {
+        // In the push's transaction; deliveries start once it has committed.
+        if (this.#notifier.enqueue(exportId, exportName, before, after, Date.now())) setTimeout(() => void this.#deliverNotifications(), 0);
+      },
+      audit: (record) => this.#audit.append(record, Date.now()),
     });
     void ctx.blockConcurrencyWhile(async () => {
       migrate(ctx.storage);
@@ -182,6 +204,7 @@ export class ProjectExporter extends DurableObject<ExporterEnv> {
     this.#aggregation.compact();
     this.#aggregation.expire(nowMs - BATCH_RETENTION_MS, nowMs - reportRetentionMs(this.#settings.exportIntervalMs));
     this.#expireSeries(nowMs);
+    this.#write("housekeeping", () => this.#audit.expire(nowMs));
   }
 
   /**
@@ -230,32 +253,92 @@ export class ProjectExporter extends DurableObject<ExporterEnv> {
   }
 
   /** POST to the collection: a new export. Input is validated by the worker. */
-  createExport(projectId: string, input: ExportConfigPut, warnings: string[]): Promise<Result<SaveResult>> {
+  createExport(projectId: string, input: ExportConfigPut, warnings: string[], actor: Actor): Promise<Result<SaveResult>> {
     this.#bind(projectId);
-    return this.#exports.create(input, warnings);
+    return this.#exports.create(input, warnings, actor);
   }
 
   /** PUT: the whole configuration ("Save & Enable"); on the singular route it creates the first export. */
-  putExport(projectId: string, ref: string | null, input: ExportConfigPut, warnings: string[]): Promise<Result<SaveResult>> {
+  putExport(projectId: string, ref: string | null, input: ExportConfigPut, warnings: string[], actor: Actor): Promise<Result<SaveResult>> {
     this.#bind(projectId);
-    return this.#exports.put(ref, input, warnings);
+    return this.#exports.put(ref, input, warnings, actor);
   }
 
   /** PATCH: any subset. */
-  patchExport(projectId: string, ref: string | null, input: ExportConfigPatch, warnings: string[]): Promise<Result<SaveResult>> {
+  patchExport(projectId: string, ref: string | null, input: ExportConfigPatch, warnings: string[], actor: Actor): Promise<Result<SaveResult>> {
     this.#bind(projectId);
-    return this.#exports.patch(ref, input, warnings);
+    return this.#exports.patch(ref, input, warnings, actor);
   }
 
-  deleteExport(projectId: string, ref: string | null): Promise<Result<null>> {
+  deleteExport(projectId: string, ref: string | null, actor: Actor): Promise<Result<null>> {
     this.#bind(projectId);
-    return this.#exports.remove(ref);
+    return this.#exports.remove(ref, actor);
   }
 
   /** Re-enables an export (paused after repeated failures, or disabled) and pushes promptly. */
-  resumeExport(projectId: string, ref: string | null): Promise<Result<ExportView>> {
+  resumeExport(projectId: string, ref: string | null, actor: Actor): Promise<Result<ExportView>> {
     this.#bind(projectId);
-    return this.#exports.resume(ref);
+    return this.#exports.resume(ref, actor);
+  }
+
+  // --- notifications and the audit log (notifier.ts, audit-log.ts) -------------------------------
+
+  /** Where links in notifications point: the origin the project's API was last called at. */
+  #notePageOrigin(origin: string): void {
+    if (this.#store.meta("page_origin") !== origin) this.#write("config", () => this.#store.setMeta("page_origin", origin));
+  }
+
+  listNotifications(projectId: string): { notifications: NotificationView[] } {
+    this.#bind(projectId);
+    return this.#notifier.list();
+  }
+
+  getNotification(projectId: string, id: string): Result<NotificationView> {
+    this.#bind(projectId);
+    return this.#notifier.get(id);
+  }
+
+  createNotification(projectId: string, input: NotificationCreate, actor: Actor, origin: string): Promise<Result<NotificationView & { secret: string }>> {
+    this.#bind(projectId);
+    this.#notePageOrigin(origin);
+    return this.#notifier.create(input, actor);
+  }
+
+  patchNotification(projectId: string, id: string, input: NotificationPatch, actor: Actor, origin: string): Promise<Result<NotificationView & { secret?: string }>> {
+    this.#bind(projectId);
+    this.#notePageOrigin(origin);
+    return this.#notifier.patch(id, input, actor);
+  }
+
+  deleteNotification(projectId: string, id: string, actor: Actor): Promise<Result<null>> {
+    this.#bind(projectId);
+    return this.#notifier.remove(id, actor);
+  }
+
+  testNotification(projectId: string, id: string, origin: string) {
+    this.#bind(projectId);
+    this.#notePageOrigin(origin);
+    return this.#notifier.test(id);
+  }
+
+  auditLog(projectId: string, limit: number, before: number | null) {
+    this.#bind(projectId);
+    return this.#audit.page(limit, before);
+  }
+
+  /** An audit entry from outside the object (project keys created or revoked by the admin routes). */
+  recordAudit(projectId: string, record: AuditRecord): void {
+    this.#bind(projectId);
+    this.#write("config", () => this.#audit.append(record, Date.now()));
+  }
+
+  async #deliverNotifications(): Promise<void> {
+    try {
+      await this.#notifier.deliverDue();
+    } catch (err) {
+      console.error(JSON.stringify({ event: "notification_delivery_failed", project_id: this.#projectId, error: err instanceof Error ? err.name : "unknown" }));
+    }
+    await this.#syncAlarm();
   }
 
   // --- the alarm and pushes ----------------------------------------------------------------------
@@ -279,6 +362,8 @@ export class ProjectExporter extends DurableObject<ExporterEnv> {
   async #syncAlarm(): Promise<void> {
     const exports = this.#store.exports();
     const due = exports.map((e) => this.#dueAt(e.id, e.config)).filter((at): at is number => at !== null);
+    const delivery = this.#notifier.nextDueAt();
+    if (delivery !== null) due.push(delivery);
     const holdsState = exports.length > 0 || this.#aggregation.holdsState();
     const housekeptAt = this.#lastHousekeepingMs > 0 ? this.#lastHousekeepingMs : Date.now();
     const at = due.length > 0 ? Math.min(...due) : holdsState ? housekeptAt + IDLE_HOUSEKEEPING_MS : null;
@@ -304,6 +389,7 @@ export class ProjectExporter extends DurableObject<ExporterEnv> {
     try {
       this.#housekeeping(nowMs, true);
       await this.#exports.resealHeaders();
+      await this.#notifier.reseal();
     } catch (err) {
       console.error(JSON.stringify({ event: "housekeeping_failed", project_id: projectId, error: err instanceof Error ? err.name : "unknown" }));
     }
@@ -314,6 +400,8 @@ export class ProjectExporter extends DurableObject<ExporterEnv> {
         return at !== null && nowMs >= at && !this.#exports.slot(e.id).pusher.running;
       })
       .map((e) => this.#scheduledPush(projectId, this.#exports.slot(e.id)));
+    const delivery = this.#notifier.nextDueAt();
+    if (delivery !== null && delivery <= nowMs) started.push(this.#deliverNotifications());
     await this.#syncAlarm();
     if (started.length === 0) return;
     const next = this.#alarmAt;

@@ -45,6 +45,8 @@ export interface PusherDeps {
   write: <T>(category: WriteCategory, writes: () => T) => T;
   /** Ended series every export has delivered the end of: delete them. */
   ended: (keys: string[]) => void;
+  /** Inside the transaction that stores a push's outcome: what else that outcome writes (notifications). */
+  storing: (before: ExportStatus, after: ExportStatus) => void;
   /** A push's outcome was stored (the status before and after). */
   recorded: (before: ExportStatus, after: ExportStatus) => Promise<void>;
 }
@@ -199,6 +201,7 @@ export class Pusher {
     this.deps.write("push", () => {
       store.saveStatus(id, status);
       if (learnt !== undefined && learnt !== config.bodyLimitBytes) store.saveConfig(id, { ...config, bodyLimitBytes: learnt });
+      this.deps.storing(before, status);
     });
     this.lastPush = {
       series: distinctSeries(batch.series),

@@ -217,6 +217,58 @@ export const MIGRATIONS: readonly SqlMigration[] = [
       DELETE FROM delta_journal WHERE NOT EXISTS (SELECT 1 FROM export_config WHERE export_config.export_id = delta_journal.export_id);
     `,
   },
+  {
+    id: 6,
+    description:
+      "notification webhooks (encrypted URL and signing secret), their durable delivery queue and quiet-period state, and the audit log of configuration changes",
+    sql: `
+      CREATE TABLE audit_log (
+        seq         INTEGER PRIMARY KEY AUTOINCREMENT,
+        at          INTEGER NOT NULL,
+        actor       TEXT NOT NULL,
+        action      TEXT NOT NULL,
+        target_kind TEXT NOT NULL,
+        target_id   TEXT NOT NULL,
+        target_name TEXT,
+        changes     TEXT NOT NULL,
+        outcome     TEXT NOT NULL
+      );
+      CREATE TABLE notifications (
+        notification_id TEXT PRIMARY KEY,
+        position        INTEGER NOT NULL,
+        name            TEXT NOT NULL UNIQUE COLLATE NOCASE,
+        format          TEXT NOT NULL,
+        events          TEXT NOT NULL,
+        quiet_period_ms INTEGER NOT NULL,
+        url_origin      TEXT NOT NULL,
+        url_redacted    TEXT NOT NULL,
+        key_version     TEXT NOT NULL,
+        url_iv          BLOB NOT NULL,
+        url_ct          BLOB NOT NULL,
+        secret_iv       BLOB NOT NULL,
+        secret_ct       BLOB NOT NULL,
+        created_at      INTEGER NOT NULL,
+        updated_at      INTEGER NOT NULL,
+        last_delivery   TEXT
+      ) WITHOUT ROWID;
+      CREATE TABLE notification_outbox (
+        notification_id TEXT NOT NULL,
+        event_id        TEXT NOT NULL,
+        event           TEXT NOT NULL,
+        created_at      INTEGER NOT NULL,
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_attempt_at INTEGER NOT NULL,
+        PRIMARY KEY (notification_id, event_id)
+      ) WITHOUT ROWID;
+      CREATE TABLE notification_runs (
+        notification_id TEXT NOT NULL,
+        export_id       TEXT NOT NULL,
+        failing_sent_at INTEGER,
+        silenced        INTEGER NOT NULL DEFAULT 0,
+        PRIMARY KEY (notification_id, export_id)
+      ) WITHOUT ROWID;
+    `,
+  },
 ];
 
 /** Applies the migrations not applied yet, all in one transaction. */

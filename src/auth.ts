@@ -5,6 +5,7 @@
  * key it was opened with; requests it authenticates that change state must pass the CSRF check.
  */
 import type { Context, MiddlewareHandler } from "hono";
+import type { Actor } from "./audit/changes";
 import type { AppEnv, Principal } from "./context";
 import { ApiError } from "./errors";
 import { digestsEqual, findKey, looksLikeKey, sha256Hex } from "./keys";
@@ -42,7 +43,7 @@ async function sessionPrincipal(c: Context<AppEnv>): Promise<Principal | null> {
   if (!SAFE_METHODS.has(c.req.method) && !sameSiteRequest(c)) {
     throw new ApiError(403, "cross_site_request", `Requests signed in by the page's session cookie must come from the page itself (an ${CSRF_HEADER} header, same origin).`);
   }
-  return { kind: "project", keyId: session.keyId, projectId: session.projectId };
+  return { kind: "project", keyId: session.keyId, keyName: session.keyName, projectId: session.projectId };
 }
 
 async function authenticate(c: Context<AppEnv>): Promise<Principal | null> {
@@ -60,7 +61,7 @@ async function authenticate(c: Context<AppEnv>): Promise<Principal | null> {
   if (record === null || record.revoked) {
     throw new ApiError(401, "unauthorized", "The API key is unknown or has been revoked.");
   }
-  if (record.scope === "project") return { kind: "project", keyId: record.keyId, projectId: record.projectId! };
+  if (record.scope === "project") return { kind: "project", keyId: record.keyId, keyName: record.name, projectId: record.projectId! };
   return { kind: "ingest", keyId: record.keyId, hostId: record.hostId! };
 }
 
@@ -90,6 +91,11 @@ export function requireProjectAccess(c: Context<AppEnv>, projectId: string): Pri
   if (principal.kind === "admin") return principal;
   if (principal.kind === "project" && principal.projectId === projectId) return principal;
   throw new ApiError(403, "forbidden", "This key does not give access to this project.");
+}
+
+/** Who an audit entry names for this caller (after requireProjectAccess). */
+export function actorOf(principal: Principal): Actor {
+  return principal.kind === "project" ? { kind: "key", key_id: principal.keyId, key_name: principal.keyName } : { kind: "admin" };
 }
 
 export function requireIngest(c: Context<AppEnv>): { keyId: string; hostId: string } {

@@ -10,7 +10,7 @@ export type Bindings = Omit<Env, "PROJECTS" | keyof RawEnv> &
 /** Who is calling, established by the auth middleware from `Authorization: Bearer <token>`. */
 export type Principal =
   | { kind: "admin" }
-  | { kind: "project"; keyId: string; projectId: string }
+  | { kind: "project"; keyId: string; keyName: string; projectId: string }
   | { kind: "ingest"; keyId: string; hostId: string };
 
 export type Variables = {

@@ -11,6 +11,7 @@ import { ApiError } from "./errors";
 import { applySecurityHeaders } from "./page/security-headers";
 import { adminExportRoutes } from "./routes/admin-exports";
 import { metricsExportRoutes } from "./routes/metrics-export";
+import { notificationRoutes } from "./routes/notifications";
 import { pageRoutes } from "./routes/pages";
 import { projectRoutes } from "./routes/projects";
 import { sampleRoutes } from "./routes/samples";
@@ -33,6 +34,7 @@ const app = new Hono<AppEnv>()
   .route("/", projectRoutes)
   .route("/", adminExportRoutes)
   .route("/", metricsExportRoutes)
+  .route("/", notificationRoutes)
   .route("/", sampleRoutes);
 
 app.notFound((c) =>

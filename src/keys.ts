@@ -13,6 +13,8 @@ export interface KeyRecord {
   scope: KeyScope;
   projectId: string | null;
   hostId: string | null;
+  /** The label given at creation (audit entries name the key by it). */
+  name: string;
   revoked: boolean;
 }
 
@@ -105,6 +107,7 @@ interface KeyRow {
   scope: KeyScope;
   project_id: string | null;
   host_id: string | null;
+  name: string;
   revoked_at: string | null;
 }
 
@@ -117,7 +120,7 @@ export async function findKey(db: D1Database, hash: string, now = Date.now()): P
   if (known !== undefined) return known;
   if (unknownKeys.get(hash, now) !== undefined) return null;
   const row = await db
-    .prepare("SELECT key_id, key_hash, scope, project_id, host_id, revoked_at FROM api_keys WHERE key_hash = ?")
+    .prepare("SELECT key_id, key_hash, scope, project_id, host_id, name, revoked_at FROM api_keys WHERE key_hash = ?")
     .bind(hash)
     .first<KeyRow>();
   const record: KeyRecord | null =
@@ -128,6 +131,7 @@ export async function findKey(db: D1Database, hash: string, now = Date.now()): P
           scope: row.scope,
           projectId: row.project_id,
           hostId: row.host_id,
+          name: row.name,
           revoked: row.revoked_at !== null,
         }
       : null;

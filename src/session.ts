@@ -27,6 +27,7 @@ const SESSION_CACHE_MAX_ENTRIES = 10_000;
 
 export interface Session {
   keyId: string;
+  keyName: string;
   projectId: string;
   expiresAt: number;
 }
@@ -79,6 +80,7 @@ export async function createSession(db: D1Database, keyId: string, projectId: st
 
 interface SessionRow {
   key_id: string;
+  name: string;
   project_id: string;
   expires_at: number;
 }
@@ -90,12 +92,12 @@ export async function findSession(db: D1Database, token: string, now = Date.now(
   if (session === undefined) {
     const row = await db
       .prepare(
-        "SELECT s.key_id, s.project_id, s.expires_at FROM sessions s JOIN api_keys k ON k.key_id = s.key_id " +
+        "SELECT s.key_id, k.name, s.project_id, s.expires_at FROM sessions s JOIN api_keys k ON k.key_id = s.key_id " +
           "WHERE s.session_hash = ? AND k.revoked_at IS NULL",
       )
       .bind(hash)
       .first<SessionRow>();
-    session = row === null ? null : { keyId: row.key_id, projectId: row.project_id, expiresAt: row.expires_at };
+    session = row === null ? null : { keyId: row.key_id, keyName: row.name, projectId: row.project_id, expiresAt: row.expires_at };
     sessions.set(hash, session, now);
   }
   return session !== null && session.expiresAt > now ? session : null;

@@ -15,6 +15,7 @@ export interface RawEnv {
   EXPORT_RETRY_AFTER_MAX_MS?: string;
   EXPORT_FLUSHES_PER_MINUTE?: string;
   SERIES_RETENTION_HOURS?: string;
+  NOTIFICATION_RETRY_BASE_MS?: string;
   BENCH_ROUTES?: string;
 }
 
@@ -34,6 +35,8 @@ export interface Settings {
   flushesPerMinute: number;
   /** A series without samples for this long is ended (a last point flagged NoRecordedValue) and deleted. */
   seriesRetentionMs: number;
+  /** Base delay of notification delivery retries (x1, x2, x4 … up to 10 min each, for an hour). */
+  notificationRetryBaseMs: number;
   /** Exposes POST /_bench/parse (the ingest benchmark's baseline); never in production. */
   benchRoutes: boolean;
 }
@@ -92,6 +95,7 @@ function parse(env: RawEnv): Settings {
     requestTimeoutMs: integerSetting("EXPORT_REQUEST_TIMEOUT_MS", env.EXPORT_REQUEST_TIMEOUT_MS, 10_000, 100, 10_000),
     retryAfterMaxMs: integerSetting("EXPORT_RETRY_AFTER_MAX_MS", env.EXPORT_RETRY_AFTER_MAX_MS, 30_000, 0, 30_000),
     flushesPerMinute: integerSetting("EXPORT_FLUSHES_PER_MINUTE", env.EXPORT_FLUSHES_PER_MINUTE, 6, 1, 1000),
+    notificationRetryBaseMs: integerSetting("NOTIFICATION_RETRY_BASE_MS", env.NOTIFICATION_RETRY_BASE_MS, 30_000, 0, 600_000),
     seriesRetentionMs: integerSetting("SERIES_RETENTION_HOURS", env.SERIES_RETENTION_HOURS, 24, 1, 24 * 365) * 3_600_000,
   };
 }

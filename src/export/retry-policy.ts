@@ -27,13 +27,20 @@ export function backoffMs(retry: number, baseMs: number, random: () => number = 
   return Math.round(baseMs * 2 ** (retry - 1) * (0.8 + 0.4 * random()));
 }
 
-/** `Retry-After` as delay in ms (seconds or HTTP date), capped at `maxMs`; null when absent or unreadable. */
+/** An HTTP-date has a month or weekday name; this keeps `Date.parse` from reading "1.5" as a date. */
+const LOOKS_LIKE_DATE = /[A-Za-z]{3}/;
+
+/**
+ * `Retry-After` as delay in ms (delay-seconds or an HTTP-date; a past date: 0), capped at `maxMs`;
+ * null when absent or unreadable. Shared by pushes and notification deliveries.
+ */
 export function parseRetryAfter(value: string | null | undefined, nowMs: number, maxMs = MAX_RETRY_AFTER_MS): number | null {
   if (value == null) return null;
   const text = value.trim();
   let ms: number;
   if (/^\d+$/.test(text)) ms = Number(text) * 1000;
   else {
+    if (!LOOKS_LIKE_DATE.test(text)) return null;
     const at = Date.parse(text);
     if (!Number.isFinite(at)) return null;
     ms = Math.max(0, at - nowMs);

@@ -273,6 +273,44 @@ export function MetricsExportPage(props: { projectId: string; projectName: strin
           </p>
         </section>
 
+        <section class="card" aria-labelledby="notifications-heading">
+          <h2 id="notifications-heading">Notifications</h2>
+          <p class="hint">
+            Webhooks told when an export starts failing, pauses, recovers, or its credentials cannot be read — on a channel
+            that does not depend on the export (at most 3; Slack-compatible, or JSON signed with <code>X-Signature</code>).
+          </p>
+          <ul id="notification-list" class="notifications"></ul>
+          <form id="notification-form" class="inline-form" novalidate>
+            <div class="field">
+              <label for="webhook-url">Webhook URL</label>
+              <input id="webhook-url" type="url" inputmode="url" autocomplete="off" spellcheck={false} aria-describedby="webhook-url-error" />
+              <p id="webhook-url-error" class="field-error" hidden></p>
+            </div>
+            <div class="field">
+              <label for="webhook-format">Format</label>
+              <select id="webhook-format">
+                <option value="slack">Slack (incoming webhook)</option>
+                <option value="json">JSON (signed)</option>
+              </select>
+            </div>
+            <button type="submit" id="add-webhook">
+              Add webhook
+            </button>
+          </form>
+          <div id="webhook-secret" class="notice" hidden>
+            <p>
+              <strong>Signing secret, shown this once:</strong> <code id="webhook-secret-value"></code>
+            </p>
+            <p class="hint">Verify each delivery's X-Signature with it (README “Notifications”).</p>
+          </div>
+          <p id="notification-result" class="action-result" role="status"></p>
+        </section>
+
+        <section class="card" aria-labelledby="history-heading">
+          <h2 id="history-heading">Recent changes</h2>
+          <ol id="audit-list" class="history"></ol>
+        </section>
+
         <dialog id="delete-dialog" aria-labelledby="delete-title" aria-describedby="delete-text">
           <h2 id="delete-title">Delete this export?</h2>
           <p id="delete-text">

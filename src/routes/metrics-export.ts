@@ -5,7 +5,7 @@
  */
 import { Hono, type Context } from "hono";
 import { MAX_PREVIEW_SERIES } from "../../durable-objects/project-exporter";
-import { requireProjectAccess } from "../auth";
+import { actorOf, requireProjectAccess } from "../auth";
 import { readJsonBody, readOptionalJsonBody } from "../body";
 import type { AppEnv } from "../context";
 import { ApiError, invalid, unwrap } from "../errors";
@@ -29,14 +29,14 @@ const EXPORT_ID = /^[a-z0-9][a-z0-9-]{0,63}$/;
 async function projectObject(c: Context<AppEnv>) {
   const projectId = c.req.param("project_id") ?? "";
   const exportParam = c.req.param("export_id");
-  requireProjectAccess(c, projectId);
+  const actor = actorOf(requireProjectAccess(c, projectId));
   if (!PROJECT_ID.test(projectId) || (await findProject(c.env.DB, projectId)) === null) {
     throw new ApiError(404, "project_not_found", `Project "${projectId}" does not exist.`);
   }
   if (exportParam !== undefined && !EXPORT_ID.test(exportParam)) {
     throw new ApiError(404, "export_not_found", `Export "${exportParam.slice(0, 80)}" does not exist in this project; GET …/metrics-exports lists them.`);
   }
-  return { projectId, ref: exportParam ?? null, stub: c.env.PROJECTS.getByName(projectId) };
+  return { projectId, ref: exportParam ?? null, actor, stub: c.env.PROJECTS.getByName(projectId) };
 }
 
 function endpointWarnings(c: Context<AppEnv>, endpoint: string | undefined): string[] {
@@ -60,9 +60,9 @@ metricsExportRoutes.get(collection, async (c) => {
 });
 
 metricsExportRoutes.post(collection, async (c) => {
-  const { projectId, stub } = await projectObject(c);
+  const { projectId, actor, stub } = await projectObject(c);
   const { input, warnings } = await putInput(c);
-  return c.json(unwrap(await stub.createExport(projectId, input, warnings)), 201);
+  return c.json(unwrap(await stub.createExport(projectId, input, warnings, actor)), 201);
 });
 
 // The same routes for one export of the collection and for the singular (first) export.
@@ -73,29 +73,29 @@ for (const base of ["/v1/projects/:project_id/metrics-export", `${collection}/:e
   });
 
   metricsExportRoutes.put(base, async (c) => {
-    const { projectId, ref, stub } = await projectObject(c);
+    const { projectId, ref, actor, stub } = await projectObject(c);
     const { input, warnings } = await putInput(c);
-    return c.json(unwrap(await stub.putExport(projectId, ref, input, warnings)));
+    return c.json(unwrap(await stub.putExport(projectId, ref, input, warnings, actor)));
   });
 
   metricsExportRoutes.patch(base, async (c) => {
-    const { projectId, ref, stub } = await projectObject(c);
+    const { projectId, ref, actor, stub } = await projectObject(c);
     const parsed = ExportConfigPatch.safeParse(await readJsonBody(c, { maxBytes: MAX_CONFIG_BODY_BYTES }));
     if (!parsed.success) throw zodToApiError(parsed.error);
     const warnings = endpointWarnings(c, parsed.data.endpoint);
-    return c.json(unwrap(await stub.patchExport(projectId, ref, parsed.data, warnings)));
+    return c.json(unwrap(await stub.patchExport(projectId, ref, parsed.data, warnings, actor)));
   });
 
   metricsExportRoutes.delete(base, async (c) => {
-    const { projectId, ref, stub } = await projectObject(c);
-    unwrap(await stub.deleteExport(projectId, ref));
+    const { projectId, ref, actor, stub } = await projectObject(c);
+    unwrap(await stub.deleteExport(projectId, ref, actor));
     return c.body(null, 204);
   });
 
   metricsExportRoutes.post(`${base}/resume`, async (c) => {
-    const { projectId, ref, stub } = await projectObject(c);
+    const { projectId, ref, actor, stub } = await projectObject(c);
     await noInput(c);
-    return c.json(unwrap(await stub.resumeExport(projectId, ref)));
+    return c.json(unwrap(await stub.resumeExport(projectId, ref, actor)));
   });
 
   metricsExportRoutes.post(`${base}/test`, async (c) => {

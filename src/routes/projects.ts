@@ -70,6 +70,13 @@ projectRoutes.post("/v1/projects/:project_id/keys", async (c) => {
   )
     .bind(keyId, keyHash, projectId, parsed.data.name ?? "", new Date().toISOString())
     .run();
+  await c.env.PROJECTS.getByName(projectId).recordAudit(projectId, {
+    actor: { kind: "admin" },
+    action: "key.created",
+    target: { kind: "key", id: keyId, name: parsed.data.name ?? "" },
+    changes: [],
+    outcome: "created",
+  });
   return c.json({ key_id: keyId, key, scope: "project", project_id: projectId }, 201);
 });
 
@@ -90,12 +97,23 @@ projectRoutes.delete("/v1/keys/:key_id", async (c) => {
   requireAdmin(c);
   const keyId = c.req.param("key_id");
   if (!/^key_[0-9a-f]{16}$/.test(keyId)) throw new ApiError(404, "key_not_found", "No such key.");
-  const row = await c.env.DB.prepare("SELECT key_hash FROM api_keys WHERE key_id = ?").bind(keyId).first<{ key_hash: string }>();
+  const row = await c.env.DB.prepare("SELECT key_hash, project_id, name, revoked_at FROM api_keys WHERE key_id = ?")
+    .bind(keyId)
+    .first<{ key_hash: string; project_id: string | null; name: string; revoked_at: string | null }>();
   if (row === null) throw new ApiError(404, "key_not_found", "No such key.");
   await c.env.DB.prepare("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE key_id = ?")
     .bind(new Date().toISOString(), keyId)
     .run();
   forgetKeyHash(row.key_hash);
   await deleteKeySessions(c.env.DB, keyId);
+  if (row.project_id !== null && row.revoked_at === null) {
+    await c.env.PROJECTS.getByName(row.project_id).recordAudit(row.project_id, {
+      actor: { kind: "admin" },
+      action: "key.revoked",
+      target: { kind: "key", id: keyId, name: row.name },
+      changes: [],
+      outcome: "revoked",
+    });
+  }
   return c.body(null, 204);
 });

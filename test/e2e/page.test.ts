@@ -8,6 +8,7 @@
  * A small Node server stands in for destinations that misbehave (404, 401, 500, an HTML error body).
  * With SCREENSHOTS=1 (`npm run screenshots`) the main states are written to docs/images/.
  */
+import { createHmac } from "node:crypto";
 import { mkdirSync } from "node:fs";
 import http from "node:http";
 import type { AddressInfo } from "node:net";
@@ -28,16 +29,24 @@ const SECRETS = ["Bearer first-secret-0f9c2b", "Bearer second-secret-77ad41", "g
 interface Destination {
   url: string;
   requests: { path: string; authorization: string | undefined }[];
+  /** POSTs to /hook (notification webhooks): raw body and the signature and idempotency headers. */
+  hooks: { body: string; signature: string | undefined; idempotencyKey: string | undefined }[];
   fixed: boolean;
   close(): Promise<void>;
 }
 
 async function startDestination(): Promise<Destination> {
-  const d: Destination = { url: "", requests: [], fixed: false, close: async () => {} };
+  const d: Destination = { url: "", requests: [], hooks: [], fixed: false, close: async () => {} };
   const server = http.createServer((req, res) => {
-    req.resume();
+    const chunks: Buffer[] = [];
+    req.on("data", (chunk: Buffer) => chunks.push(chunk));
     req.on("end", () => {
       const p = new URL(req.url ?? "/", "http://x").pathname;
+      if (p === "/hook") {
+        d.hooks.push({ body: Buffer.concat(chunks).toString("utf8"), signature: req.headers["x-signature"] as string | undefined, idempotencyKey: req.headers["idempotency-key"] as string | undefined });
+        res.writeHead(204).end();
+        return;
+      }
       d.requests.push({ path: p, authorization: req.headers.authorization });
       if (p === "/ok/v1/metrics" || (p === "/fail/v1/metrics" && d.fixed)) {
         res.writeHead(200, { "content-type": "application/x-protobuf" }).end();
@@ -56,6 +65,12 @@ async function startDestination(): Promise<Destination> {
   d.url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   d.close = () => new Promise((resolve) => server.close(() => resolve()));
   return d;
+}
+
+/** The README's verification: X-Signature = t=<unix s>,v1=<hex HMAC-SHA-256 of "<t>.<body>">. */
+function signatureValid(secret: string, header: string | undefined, body: string): boolean {
+  const m = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(header ?? "");
+  return m !== null && Math.abs(Date.now() / 1000 - Number(m[1])) < 300 && createHmac("sha256", secret).update(`${m[1]}.${body}`).digest("hex") === m[2];
 }
 
 /** Presses Tab until the focused element matches `selector` (at most 80 presses), as a keyboard user does. */
@@ -282,6 +297,30 @@ describe.skipIf(skipWithoutVictoriaMetrics() || skipWithoutChromium())("the Metr
     await reload();
   });
 
+  let webhookSecret = "";
+  const hookEvents = () => destination.hooks.map((h) => JSON.parse(h.body) as { id: string; type: string; test: boolean; error: { classification: string } | null });
+
+  it("Notifications: a JSON webhook added on the page gets a signed test event; its signing secret is shown once", async () => {
+    await page.getByLabel("Webhook URL").fill(`${destination.url}/hook`);
+    await page.getByLabel("Format").selectOption("json");
+    await page.getByRole("button", { name: "Add webhook" }).click();
+    await expect.poll(() => page.locator("#notification-result").textContent()).toBe("Added Webhook.");
+    webhookSecret = (await page.locator("#webhook-secret-value").textContent()) ?? "";
+    expect(webhookSecret).toMatch(/^whsec_[A-Za-z0-9_-]{43}$/);
+    await page.getByRole("button", { name: "Send test to Webhook" }).click();
+    await expect.poll(() => page.locator("#notification-result").textContent()).toBe("Test delivered to Webhook (HTTP 204).");
+    expect(destination.hooks).toHaveLength(1);
+    const [hook] = destination.hooks;
+    expect(signatureValid(webhookSecret, hook!.signature, hook!.body)).toBe(true);
+    expect(hookEvents()[0]).toMatchObject({ type: "export.paused", test: true });
+    expect(hook!.idempotencyKey).toBe(hookEvents()[0]!.id);
+    await expect.poll(() => page.locator("#notification-list").textContent()).toContain("Delivered export.paused just now (HTTP 204).");
+    expect(await seriousA11yViolations(page)).toEqual([]);
+    await reload();
+    expect(await page.locator("#webhook-secret").isVisible()).toBe(false);
+    expect(await page.content()).not.toContain(webhookSecret);
+  });
+
   it("a destination that fails every push: Failing, then Paused after 10 with the reason; fixed, Re-enable, Connected again", async () => {
     await saveEndpoint(`${destination.url}/fail`);
     await expect.poll(() => badge().textContent(), { timeout: 15_000 }).toMatch(/^Failing \(\d+ failures?\)$/);
@@ -304,6 +343,16 @@ describe.skipIf(skipWithoutVictoriaMetrics() || skipWithoutChromium())("the Metr
     await expect.poll(() => badge().textContent(), { timeout: 15_000 }).toBe("Connected");
     expect(await page.getByRole("button", { name: "Re-enable" }).isVisible()).toBe(false);
     expect(destination.requests.filter((r) => r.path === "/fail/v1/metrics").length).toBeGreaterThan(failedPushes);
+
+    // The webhook heard about it, out of band: failing once, paused once, recovered once, each signed.
+    await expect.poll(() => hookEvents().filter((e) => !e.test).map((e) => e.type), { timeout: 10_000 }).toEqual(["export.failing", "export.paused", "export.recovered"]);
+    for (const h of destination.hooks) expect(signatureValid(webhookSecret, h.signature, h.body)).toBe(true);
+    const paused = hookEvents().find((e) => e.type === "export.paused" && !e.test)!;
+    expect(paused.error?.classification, JSON.stringify(paused)).toBe("server_error");
+    const delivery = destination.hooks.find((h) => h.body.includes(paused.id))!;
+    console.log(`captured export.paused delivery:\nX-Signature: ${delivery.signature}\nIdempotency-Key: ${delivery.idempotencyKey}\n${JSON.stringify(JSON.parse(delivery.body), null, 2)}`);
+    await shot(page, "notifications", "section:has(#notification-list)");
+    await expect.poll(() => page.locator("#notification-list").textContent(), { timeout: 10_000 }).toContain("Delivered export.recovered");
   });
 
   it("Export enabled off: nothing is sent and everything is kept; on again without retyping; Save Changes with a replaced header value; Delete", async () => {
@@ -458,6 +507,22 @@ describe.skipIf(skipWithoutVictoriaMetrics() || skipWithoutChromium())("the Metr
     }
     expect(await seriousA11yViolations(n)).toEqual([]);
     await narrow.close();
+  });
+
+  it("Recent changes shows who changed what, with header values only as replaced", async () => {
+    await reload();
+    const entries = await page.locator("#audit-list li").allTextContents();
+    expect(entries.length).toBe(10);
+    const all = entries.join("\n");
+    expect(all).toContain('Key "browser test"');
+    expect(all).toMatch(/created export "Keyboard export".*headers\.Authorization added/);
+    for (const secret of SECRETS) expect(all).not.toContain(secret);
+    const audit = await api("GET", `/v1/projects/${projectId}/audit?limit=100`, projectKey);
+    const actions = audit.body.entries.map((e: { action: string }) => e.action);
+    expect(actions).toEqual(expect.arrayContaining(["export.created", "export.updated", "export.resumed", "export.deleted", "notification.created", "key.created"]));
+    const rotation = audit.body.entries.find((e: { changes: { field: string; change?: string }[] }) => e.changes.some((c) => c.field === "headers.Authorization" && c.change === "value replaced"));
+    expect(rotation).toBeDefined();
+    for (const secret of SECRETS) expect(JSON.stringify(audit.body)).not.toContain(secret);
   });
 
   it("never shows a stored header value: not in the page, not in any response the page received", async () => {

@@ -29,6 +29,16 @@ export function receiverUrl(ns: string): string {
   return `${receiverOrigin()}/r/${ns}`;
 }
 
+/** A webhook URL in the namespace (unscripted POSTs to it get 204); `suffix` adds path segments after `/hook`. */
+export function hookUrl(ns: string, suffix = ""): string {
+  return `${receiverUrl(ns)}/hook${suffix}`;
+}
+
+/** The webhook deliveries (POSTs under `/r/<ns>/hook`) the namespace received, oldest first. */
+export async function hookRequests(ns: string): Promise<RecordedRequest[]> {
+  return (await requests(ns)).filter((r) => r.method === "POST" && r.path.startsWith(`/r/${ns}/hook`));
+}
+
 /** Replaces the namespace's queue of responses; one is used per request, then the default 200. */
 export async function script(ns: string, responses: ScriptedResponse[]): Promise<void> {
   await control("PUT", ns, "/script", JSON.stringify(responses));

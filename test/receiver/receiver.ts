@@ -14,8 +14,10 @@
  *
  * Every request under `/r/<ns>/` is recorded and answered by the next scripted response. With the
  * queue empty, `POST /r/<ns>/v1/metrics` gets 200 and an empty ExportMetricsServiceResponse in the
- * request's content type (400 if the body does not decode, 415 for other content types), anything
- * else 404. Bodies are decoded with protobufjs from ./otlp/*.proto, which were written from the OTLP
+ * request's content type (400 if the body does not decode, 415 for other content types), a webhook
+ * `POST /r/<ns>/hook` (or `/r/<ns>/hook/<anything>`) gets 204, anything else 404. Requests to other
+ * paths than `…/v1/metrics` also keep their raw body as text (`bodyText`: webhook bodies are checked
+ * byte for byte, e.g. against their signature). Bodies are decoded with protobufjs from ./otlp/*.proto, which were written from the OTLP
  * specification and share nothing with the encoder under test.
  */
 import http, { type IncomingMessage, type ServerResponse } from "node:http";
@@ -90,6 +92,7 @@ export async function startReceiver(): Promise<Receiver> {
     if (ns.maxBodyBytes !== undefined && recorded.request.uncompressedBytes > ns.maxBodyBytes) {
       return send(res, 413, { "content-type": "text/plain" }, `body larger than ${ns.maxBodyBytes} bytes`);
     }
+    if (req.method === "POST" && rest[0] === "hook") return send(res, 204, {}, "");
     if (req.method !== "POST" || rest.join("/") !== "v1/metrics") return send(res, 404, {}, "");
     if (!isOtlpContentType(recorded.request.contentType)) {
       return send(res, 415, { "content-type": "text/plain" }, "unsupported content type");
@@ -168,6 +171,13 @@ export async function startReceiver(): Promise<Receiver> {
       }
     }
     request.uncompressedBytes = body.length;
+    if (!path.endsWith("/v1/metrics")) {
+      try {
+        request.bodyText = new TextDecoder("utf-8", { fatal: true, ignoreBOM: true }).decode(body);
+      } catch {
+        // Not UTF-8: no text form.
+      }
+    }
     if (body.length === 0 && contentType === null) return { request, tooLarge: false };
     try {
       if (contentType === PROTOBUF) request.body = codec.decodeRequest(body);

@@ -34,5 +34,7 @@ export interface RecordedRequest {
   /** ExportMetricsServiceRequest as a plain object: protobufjs `toObject` (64-bit numbers as Number) or JSON.parse. */
   body?: unknown;
   decodeError?: string;
+  /** The body (after gunzip) as UTF-8 text, exactly as received; only for paths other than `…/v1/metrics` (webhooks). */
+  bodyText?: string;
   receivedAtMs: number;
 }

@@ -37,6 +37,8 @@ interface Fixture {
   otherSession: string;
   /** A session of projectKey that was signed out. */
   signedOutSession: string;
+  /** A notification webhook of `project` that every refused call aims at (and must leave as it is). */
+  notificationId: string;
 }
 
 interface Route {
@@ -107,6 +109,35 @@ function sampleBatch(f: Fixture): unknown {
 }
 
 const exportPath = (f: Fixture) => `/v1/projects/${f.project}/metrics-export`;
+const notificationsPath = (f: Fixture) => `/v1/projects/${f.project}/notifications`;
+const WEBHOOK_URL = "https://hooks.example.com/services/auth-matrix";
+
+async function createWebhook(f: Fixture): Promise<string> {
+  const r = await call("POST", notificationsPath(f), { body: { url: WEBHOOK_URL, format: "json" } });
+  expect(r.status, r.text).toBe(201);
+  return r.body.notification_id;
+}
+
+/** Deletes every webhook of the project but the standing one (a project has at most 3). */
+async function pruneWebhooks(f: Fixture): Promise<void> {
+  const list = await call("GET", notificationsPath(f));
+  for (const n of list.body.notifications as { notification_id: string }[]) {
+    if (n.notification_id !== f.notificationId) expect((await call("DELETE", `${notificationsPath(f)}/${n.notification_id}`)).status).toBe(204);
+  }
+}
+
+/** The project's webhooks, their queue and quiet-period state, and its audit log. */
+async function notificationState(f: Fixture): Promise<unknown> {
+  return runInDurableObject(projectStub(f.project), (_instance, state) => {
+    const sql = state.storage.sql;
+    return {
+      notifications: sql.exec("SELECT notification_id, name, format, events, quiet_period_ms, url_redacted, hex(url_ct) AS url, hex(secret_ct) AS secret, updated_at, last_delivery FROM notifications").toArray(),
+      outbox: sql.exec("SELECT * FROM notification_outbox").toArray(),
+      runs: sql.exec("SELECT * FROM notification_runs").toArray(),
+      audit: sql.exec("SELECT * FROM audit_log ORDER BY seq").toArray(),
+    };
+  });
+}
 
 const ROUTES: Record<string, Route> = {
   "POST /v1/projects": {
@@ -218,6 +249,69 @@ const ROUTES: Record<string, Route> = {
     scope: "project",
     success: 200,
     snapshot: exportState,
+  },
+  "GET …/notifications": {
+    method: "GET",
+    request: async (f) => ({ path: notificationsPath(f) }),
+    scope: "project",
+    success: 200,
+    snapshot: notificationState,
+    verify: (r) => expect(r.text).not.toContain("whsec_"),
+  },
+  "POST …/notifications": {
+    method: "POST",
+    request: async (f) => ({ path: notificationsPath(f), body: { url: WEBHOOK_URL, format: "json" } }),
+    scope: "project",
+    success: 201,
+    prepare: pruneWebhooks,
+    snapshot: notificationState,
+    verify: (r) => expect(r.body.secret).toMatch(/^whsec_/),
+  },
+  "GET …/notifications/:id": {
+    method: "GET",
+    request: async (f) => ({ path: `${notificationsPath(f)}/${f.notificationId}` }),
+    scope: "project",
+    success: 200,
+    snapshot: notificationState,
+  },
+  "PATCH …/notifications/:id": {
+    method: "PATCH",
+    request: async (f) => ({ path: `${notificationsPath(f)}/${f.notificationId}`, body: { quiet_period_seconds: 60 } }),
+    scope: "project",
+    success: 200,
+    snapshot: notificationState,
+  },
+  "DELETE …/notifications/:id": {
+    method: "DELETE",
+    // The successful call deletes a fresh webhook; refused calls aim at the standing one.
+    request: async (f, succeeding) => {
+      if (!succeeding) return { path: `${notificationsPath(f)}/${f.notificationId}` };
+      await pruneWebhooks(f);
+      return { path: `${notificationsPath(f)}/${await createWebhook(f)}` };
+    },
+    scope: "project",
+    success: 204,
+    snapshot: notificationState,
+  },
+  "POST …/notifications/:id/test": {
+    method: "POST",
+    request: async (f) => ({ path: `${notificationsPath(f)}/${f.notificationId}/test` }),
+    scope: "project",
+    success: 200,
+    snapshot: notificationState,
+    verify: (r) => {
+      expect(r.body).toMatchObject({ ok: true, http_status: 200, message: null });
+      expect(fetchSpy).toHaveBeenCalledTimes(1);
+      expect(String(fetchSpy.mock.calls[0]![0])).toBe(WEBHOOK_URL);
+    },
+  },
+  "GET …/audit": {
+    method: "GET",
+    request: async (f) => ({ path: `/v1/projects/${f.project}/audit` }),
+    scope: "project",
+    success: 200,
+    snapshot: notificationState,
+    verify: (r) => expect(Array.isArray(r.body.entries)).toBe(true),
   },
   "POST /v1/samples": {
     method: "POST",
@@ -356,6 +450,7 @@ beforeAll(async () => {
     session: "",
     otherSession: "",
     signedOutSession: "",
+    notificationId: "",
   };
   // Sessions come from the sign-in form, as the page's do.
   fixture.session = await openSession(fixture.projectKey);
@@ -364,6 +459,7 @@ beforeAll(async () => {
   expect((await call("GET", `/v1/projects/${project}/metrics-export`, { token: null, headers: sessionHeaders(fixture.signedOutSession) })).status).toBe(200);
   expect((await signOut(fixture.signedOutSession)).status).toBe(303);
   await configure(fixture);
+  fixture.notificationId = await createWebhook(fixture);
 });
 
 beforeEach(() => {
@@ -449,6 +545,19 @@ describe("authentication details", () => {
     ] as const) {
       const body = method === "PUT" || method === "PATCH" ? { endpoint: "https://otlp.example.com" } : undefined;
       const r = await call(method, `/v1/projects/${missing}/metrics-export${suffix}`, { body });
+      expect(r.status, `${method} ${suffix}`).toBe(404);
+      expect(r.body.error.code).toBe("project_not_found");
+    }
+    for (const [method, suffix, body] of [
+      ["GET", "/notifications", undefined],
+      ["POST", "/notifications", { url: WEBHOOK_URL, format: "json" }],
+      ["GET", "/notifications/n-aaaaaaaaaa", undefined],
+      ["PATCH", "/notifications/n-aaaaaaaaaa", { name: "x" }],
+      ["DELETE", "/notifications/n-aaaaaaaaaa", undefined],
+      ["POST", "/notifications/n-aaaaaaaaaa/test", undefined],
+      ["GET", "/audit", undefined],
+    ] as const) {
+      const r = await call(method, `/v1/projects/${missing}${suffix}`, { body });
       expect(r.status, `${method} ${suffix}`).toBe(404);
       expect(r.body.error.code).toBe("project_not_found");
     }

@@ -33,6 +33,11 @@ interface Fixture {
   revokedKeyId: string;
   /** Receiver namespace of pA's configured endpoint: nothing may ever reach it. */
   ns: string;
+  /** pA's three notification webhooks (the most a project may have), named Pager, Chat and Webhook. */
+  notificationId: string;
+  otherNotificationId: string;
+  /** Receiver namespace of pA's webhooks: nothing may ever reach it either. */
+  hookNs: string;
 }
 
 interface Case {
@@ -594,7 +599,105 @@ const productionCases: Case[] = PRIVATE_ENDPOINTS.flatMap((endpoint, i): Case[] 
   return [{ name: `production test: ${endpoint}`, method: "POST", path: (f) => `${exp(f)}/test`, token: (f) => f.keyA, json: () => ({ endpoint }), ...common }];
 });
 
-const CORPUS: Case[] = [...authCases, ...sampleCases, ...adminCases, ...putCases, ...otherExportCases, ...productionCases];
+// --- notification webhooks and the audit log (issue 14) ---------------------------------------------
+
+const ntf = (f: Fixture) => `/v1/projects/${f.pA}/notifications`;
+const ntfOne = (f: Fixture) => `${ntf(f)}/${f.notificationId}`;
+const HOOK = "https://hooks.example.com/services/T0/B0/bad-input";
+const hookWith = (over: Record<string, unknown>) => () => ({ url: HOOK, format: "json", ...over });
+
+/** POST …/notifications on pA (which has its 3 webhooks already) with its own project key. */
+const notificationCreateCases: Case[] = (
+  [
+    { name: "a valid body when the project has 3 already", json: hookWith({}), status: 409, code: "notification_limit_reached" },
+    { name: "empty body", raw: () => "", headers: JSON_TYPE, status: 400, code: "invalid_json" },
+    { name: "malformed JSON", raw: () => '{"url":', headers: JSON_TYPE, status: 400, code: "invalid_json" },
+    { name: "Content-Type text/plain", raw: () => JSON.stringify(hookWith({})()), headers: { "content-type": "text/plain" }, status: 415, code: "unsupported_media_type" },
+    { name: "Content-Encoding gzip", raw: () => gzip(JSON.stringify(hookWith({})())), headers: GZIP_JSON, status: 415, code: "unsupported_media_type" },
+    { name: "a body over 32 KiB", json: hookWith({ name: "n".repeat(33 * KIB) }), status: 413, code: "payload_too_large" },
+    { name: "a JSON array", json: () => [hookWith({})()], status: 400, code: "invalid_request" },
+    { name: "JSON null", raw: () => "null", headers: JSON_TYPE, status: 400, code: "invalid_request" },
+    { name: "no url", json: () => ({ format: "json" }), status: 400, code: "invalid_request", message: /^url: / },
+    { name: "url with user info", json: hookWith({ url: "https://user:pass@hooks.example.com/x" }), status: 400, code: "invalid_request", message: /^url: must not contain user info/ },
+    { name: "url with a fragment", json: hookWith({ url: `${HOOK}#x` }), status: 400, code: "invalid_request", message: /^url: must not contain a fragment/ },
+    { name: "url of 2,049 characters", json: hookWith({ url: `https://hooks.example.com/${"a".repeat(2049 - 26)}` }), status: 400, code: "invalid_request", message: /^url: must be at most 2048/ },
+    { name: "a file: url", json: hookWith({ url: "file:///etc/passwd" }), status: 400, code: "invalid_request", message: /^url: must use http or https/ },
+    { name: "url with CR/LF", json: hookWith({ url: `${HOOK}\r\nX-Injected: 1` }), status: 400, code: "invalid_request", message: /^url: must not contain spaces or control/ },
+    { name: "format teams", json: hookWith({ format: "teams" }), status: 400, code: "invalid_request", message: /^format: / },
+    { name: "no events", json: hookWith({ events: [] }), status: 400, code: "invalid_request", message: /^events: / },
+    { name: "an unknown event", json: hookWith({ events: ["export.exploded"] }), status: 400, code: "invalid_request", message: /^events\[0\]: / },
+    { name: "an event listed twice", json: hookWith({ events: ["export.paused", "export.paused"] }), status: 400, code: "invalid_request", message: /^events\[1\]: / },
+    { name: "a negative quiet period", json: hookWith({ quiet_period_seconds: -5 }), status: 400, code: "invalid_request", message: /^quiet_period_seconds: / },
+    { name: "a quiet period of 1e309", raw: () => `{"url":"${HOOK}","format":"json","quiet_period_seconds":1e309}`, headers: JSON_TYPE, status: 400, code: "invalid_request", message: /^quiet_period_seconds: / },
+    { name: "a name with NUL", json: hookWith({ name: "a\u0000b" }), status: 400, code: "invalid_request", message: /^name: / },
+    { name: "an unknown field", json: hookWith({ secret: "whsec_chosen" }), status: 400, code: "invalid_request", message: /"secret"/ },
+    { name: "a __proto__ field", raw: () => `{"__proto__":{"admin":true},"url":"${HOOK}","format":"json"}`, headers: JSON_TYPE, status: 400, code: "invalid_request", message: /__proto__/ },
+  ] satisfies Omit<Case, "method" | "path">[]
+).map((c) => ({ ...c, name: `create notification: ${c.name}`, method: "POST", path: ntf, token: (f: Fixture) => f.keyA }));
+
+const notificationOtherCases: Case[] = [
+  // PATCH
+  { name: "PATCH notification: another webhook's name (other case)", method: "PATCH", path: (f) => `${ntf(f)}/${f.otherNotificationId}`, token: (f) => f.keyA, json: () => ({ name: "PAGER" }), status: 409, code: "notification_name_taken" },
+  { name: "PATCH notification: an empty object", method: "PATCH", path: ntfOne, json: () => ({}), status: 400, code: "invalid_request", message: /at least one field/ },
+  { name: "PATCH notification: rotate_secret false", method: "PATCH", path: ntfOne, json: () => ({ rotate_secret: false }), status: 400, code: "invalid_request", message: /^rotate_secret: / },
+  { name: "PATCH notification: a url with user info", method: "PATCH", path: ntfOne, json: () => ({ url: "https://t@hooks.example.com/x" }), status: 400, code: "invalid_request", message: /^url: must not contain user info/ },
+  { name: "PATCH notification: format null", method: "PATCH", path: ntfOne, json: () => ({ format: null }), status: 400, code: "invalid_request", message: /^format: / },
+  { name: "PATCH notification: an unknown field", method: "PATCH", path: ntfOne, json: () => ({ name: "x", url_origin: "https://evil.example" }), status: 400, code: "invalid_request", message: /url_origin/ },
+  { name: "PATCH notification: Content-Encoding gzip", method: "PATCH", path: ntfOne, raw: () => gzip('{"name":"x"}'), headers: GZIP_JSON, status: 415, code: "unsupported_media_type" },
+  { name: "PATCH notification: an unknown id", method: "PATCH", path: (f) => `${ntf(f)}/n-aaaaaaaaaa`, json: () => ({ name: "x" }), status: 404, code: "notification_not_found" },
+  // GET / DELETE / test
+  { name: "GET notification: an unknown id", method: "GET", path: (f) => `${ntf(f)}/n-aaaaaaaaaa`, status: 404, code: "notification_not_found" },
+  { name: "GET notification: a malformed id", method: "GET", path: (f) => `${ntf(f)}/N-AAAAAAAAAA`, status: 404, code: "notification_not_found" },
+  { name: "GET notification: an id with an encoded slash", method: "GET", path: (f) => `${ntf(f)}/${f.notificationId}%2F..`, status: 404, code: "notification_not_found" },
+  { name: "DELETE notification: an unknown id", method: "DELETE", path: (f) => `${ntf(f)}/n-bbbbbbbbbb`, token: (f) => f.keyA, status: 404, code: "notification_not_found" },
+  { name: "DELETE notification: a malformed id", method: "DELETE", path: (f) => `${ntf(f)}/..%2F..%2Fkeys`, status: 404, code: "notification_not_found" },
+  { name: "test notification: an unknown id", method: "POST", path: (f) => `${ntf(f)}/n-cccccccccc/test`, status: 404, code: "notification_not_found" },
+  { name: "test notification: an unknown field", method: "POST", path: (f) => `${ntfOne(f)}/test`, json: () => ({ type: "export.failing" }), status: 400, code: "invalid_request", message: /type/ },
+  { name: "test notification: malformed JSON", method: "POST", path: (f) => `${ntfOne(f)}/test`, raw: () => "{", headers: JSON_TYPE, status: 400, code: "invalid_json" },
+  { name: "test notification: Content-Type text/plain", method: "POST", path: (f) => `${ntfOne(f)}/test`, raw: () => "{}", headers: { "content-type": "text/plain" }, status: 415, code: "unsupported_media_type" },
+  { name: "notifications: a project that does not exist", method: "GET", path: () => "/v1/projects/p-nosuchproject/notifications", status: 404, code: "project_not_found" },
+  // who
+  { name: "notifications: another project's key (list)", method: "GET", path: ntf, token: (f) => f.keyB, status: 403, code: "forbidden" },
+  { name: "notifications: another project's key (create)", method: "POST", path: ntf, token: (f) => f.keyB, json: hookWith({}), status: 403, code: "forbidden" },
+  { name: "notifications: another project's key (delete)", method: "DELETE", path: ntfOne, token: (f) => f.keyB, status: 403, code: "forbidden" },
+  { name: "notifications: an ingest key (patch)", method: "PATCH", path: ntfOne, token: (f) => f.ingest, json: () => ({ name: "x" }), status: 403, code: "forbidden" },
+  { name: "notifications: no token (test)", method: "POST", path: (f) => `${ntfOne(f)}/test`, token: () => null, status: 401, code: "unauthorized" },
+  { name: "notifications: a revoked project key (create)", method: "POST", path: ntf, token: (f) => f.revokedProjectKey, json: hookWith({}), status: 401, code: "unauthorized" },
+  // audit
+  { name: "audit: another project's key", method: "GET", path: (f) => `/v1/projects/${f.pA}/audit`, token: (f) => f.keyB, status: 403, code: "forbidden" },
+  { name: "audit: limit 0", method: "GET", path: (f) => `/v1/projects/${f.pA}/audit?limit=0`, status: 400, code: "invalid_request", message: /limit/ },
+  { name: "audit: limit over 100", method: "GET", path: (f) => `/v1/projects/${f.pA}/audit?limit=1000`, status: 400, code: "invalid_request", message: /limit/ },
+  { name: "audit: before not a number", method: "GET", path: (f) => `/v1/projects/${f.pA}/audit?before=latest`, status: 400, code: "invalid_request", message: /before/ },
+  { name: "audit: a project that does not exist", method: "GET", path: () => "/v1/projects/p-nosuchproject/audit", status: 404, code: "project_not_found" },
+];
+
+/** Webhook URLs refused in production (ALLOW_PRIVATE_ENDPOINTS="false"): plain http, private addresses. */
+const productionNotificationCases: Case[] = [
+  ["http://hooks.example.com/services/x", /^url: must use https/],
+  ["http://hooks.slack.com/services/T0/B0/x", /^url: must use https/],
+  ["https://127.0.0.1/hook", /loopback, private or other special-purpose address/],
+  ["https://169.254.169.254/latest/meta-data/", /loopback, private or other special-purpose address/],
+  ["https://[::1]/hook", /loopback, private or other special-purpose address/],
+  ["https://localhost/hook", /loopback, private or other special-purpose address/],
+  ["https://10.1.2.3:8443/hook", /loopback, private or other special-purpose address/],
+].flatMap(([url, message], i): Case[] => {
+  const common = { production: true as const, status: 400, code: "invalid_request" as const, message: message as RegExp, token: (f: Fixture) => f.keyA };
+  return i % 2 === 0
+    ? [{ name: `production create notification: ${url}`, method: "POST", path: ntf, json: () => ({ url, format: "slack" }), ...common }]
+    : [{ name: `production PATCH notification: ${url}`, method: "PATCH", path: ntfOne, json: () => ({ url }), ...common }];
+});
+
+const CORPUS: Case[] = [
+  ...authCases,
+  ...sampleCases,
+  ...adminCases,
+  ...putCases,
+  ...otherExportCases,
+  ...productionCases,
+  ...notificationCreateCases,
+  ...notificationOtherCases,
+  ...productionNotificationCases,
+];
 
 // --- running a case ------------------------------------------------------------------------------------
 
@@ -655,7 +758,29 @@ beforeAll(async () => {
     body: { endpoint: receiverUrl(ns), headers: [HEADER("Authorization", "Bearer bad-input-fixture-token")], enabled: false },
   });
   expect(put.status, put.text).toBe(200);
-  fixture = { pA, pB, keyA, keyB, revokedProjectKey: revokedProject.key, host, ingest, revokedIngest: revokedIngest.key, revokedKeyId: revokedIngest.key_id, ns };
+  // pA's webhooks: as many as a project may have. Its export is disabled, so no event ever reaches them.
+  const hookNs = newNamespace();
+  const webhookIds: string[] = [];
+  for (const name of ["Pager", "Chat", "Webhook"]) {
+    const r = await call("POST", `/v1/projects/${pA}/notifications`, { body: { name, url: `${receiverUrl(hookNs)}/hook/${name}`, format: "json" } });
+    expect(r.status, r.text).toBe(201);
+    webhookIds.push(r.body.notification_id);
+  }
+  fixture = {
+    pA,
+    pB,
+    keyA,
+    keyB,
+    revokedProjectKey: revokedProject.key,
+    host,
+    ingest,
+    revokedIngest: revokedIngest.key,
+    revokedKeyId: revokedIngest.key_id,
+    ns,
+    notificationId: webhookIds[0]!,
+    otherNotificationId: webhookIds[1]!,
+    hookNs,
+  };
   const ingested = await call("POST", "/v1/samples", { token: ingest, body: batch(fixture, [run(fixture), resource(fixture)]) });
   expect(ingested.body).toEqual({ accepted: 2, duplicate: false, rejected: [] });
   expect((await call("GET", `/v1/projects/${pB}/metrics-export`)).status).toBe(200);
@@ -664,7 +789,9 @@ beforeAll(async () => {
 describe("bad input changes nothing and never answers 5xx", () => {
   it("covers at least 80 cases over every route", () => {
     expect(CORPUS.length).toBeGreaterThanOrEqual(80);
-    const routes = new Set(CORPUS.map((c) => `${c.method} ${c.path(fixture).replace(fixture.pA, ":id").replace(fixture.pB, ":id")}`));
+    const routes = new Set(
+      CORPUS.map((c) => `${c.method} ${c.path(fixture).replace(fixture.pA, ":id").replace(fixture.pB, ":id").replace(fixture.notificationId, ":nid")}`),
+    );
     for (const route of [
       "POST /v1/projects",
       "GET /v1/projects",
@@ -680,6 +807,13 @@ describe("bad input changes nothing and never answers 5xx", () => {
       "POST /v1/projects/:id/metrics-export/flush",
       "GET /v1/projects/:id/metrics-export/preview",
       "GET /v1/projects/:id/stats",
+      "GET /v1/projects/:id/notifications",
+      "POST /v1/projects/:id/notifications",
+      "GET /v1/projects/:id/notifications/n-aaaaaaaaaa",
+      "PATCH /v1/projects/:id/notifications/:nid",
+      "DELETE /v1/projects/:id/notifications/:nid",
+      "POST /v1/projects/:id/notifications/:nid/test",
+      "GET /v1/projects/:id/audit",
       "POST /v1/samples",
     ]) {
       expect(routes, route).toContain(route);
@@ -707,6 +841,7 @@ describe("bad input changes nothing and never answers 5xx", () => {
       expect(await stateDigest(fixture), "stored state changed").toBe(before);
       // Checked per row (not once after the corpus), so the outcome does not depend on test order.
       expect(await requestCount(fixture.ns), "a request reached the configured destination").toBe(0);
+      expect(await requestCount(fixture.hookNs), "a request reached a webhook").toBe(0);
     });
   }
 });

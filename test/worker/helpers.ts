@@ -205,3 +205,58 @@ export async function sha256HexOf(text: string): Promise<string> {
 export async function signOut(token: string): Promise<ApiResponse> {
   return callManual("POST", "/session/sign-out", { token: null, headers: { cookie: `${SESSION_COOKIE}=${token}` } });
 }
+
+// --- notifications and the audit log (issue 14) ------------------------------------------------------
+
+/** A project key with a name (audit entries name the key by it). */
+export async function createNamedProjectKey(projectId: string, name: string): Promise<{ key_id: string; key: string }> {
+  const r = await call("POST", `/v1/projects/${projectId}/keys`, { body: { name } });
+  if (r.status !== 201) throw new Error(`createNamedProjectKey: ${r.status} ${r.text}`);
+  return r.body;
+}
+
+const latin1Of = (bytes: Uint8Array): string => Array.from(bytes, (b) => String.fromCharCode(b)).join("");
+const hexOf = (bytes: Uint8Array): string => Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+
+/**
+ * The forms a secret could leak in: the text, its hex, and its base64 and base64url at each of the
+ * three byte alignments (only the characters that depend on the text alone).
+ */
+export function leakForms(text: string): string[] {
+  const bytes = new TextEncoder().encode(text);
+  const out = [text, hexOf(bytes)];
+  for (let pad = 0; pad < 3; pad++) {
+    const padded = new Uint8Array(pad + bytes.length);
+    padded.set(bytes, pad);
+    const b64 = btoa(latin1Of(padded));
+    const core = b64.slice(Math.ceil((pad * 8) / 6), Math.floor(((pad + bytes.length) * 8) / 6));
+    out.push(core, core.replace(/\+/g, "-").replace(/\//g, "_"));
+  }
+  return [...new Set(out)];
+}
+
+/** Which of `secrets` (in any of their leakForms) occur in `text` (hex compared case-insensitively). */
+export function leaksOf(text: string, secrets: string[]): string[] {
+  const lower = text.toLowerCase();
+  return secrets.flatMap((s) => leakForms(s).filter((n) => (/^[0-9a-f]+$/.test(n) ? lower.includes(n) : text.includes(n))));
+}
+
+/** Every cell of every table of a project's object as text (blobs as their bytes in latin1 and as hex), plus its key-value storage. */
+export async function objectRowsText(projectId: string, tables?: string[]): Promise<string> {
+  const { runInDurableObject } = await import("cloudflare:test");
+  return runInDurableObject(projectStub(projectId), async (_instance, state) => {
+    const sql = state.storage.sql;
+    const names = tables ?? sql.exec<{ name: string }>("SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE '\\_cf%' ESCAPE '\\'").toArray().map((r) => r.name);
+    const out: string[] = [];
+    for (const name of names) {
+      for (const row of sql.exec(`SELECT * FROM "${name}"`).toArray()) {
+        for (const cell of Object.values(row)) {
+          if (cell instanceof ArrayBuffer) out.push(latin1Of(new Uint8Array(cell)), hexOf(new Uint8Array(cell)));
+          else out.push(String(cell));
+        }
+      }
+    }
+    if (tables === undefined) for (const [key, value] of await state.storage.list()) out.push(key, JSON.stringify(value));
+    return out.join("\n");
+  });
+}

@@ -8,7 +8,7 @@
  */
 import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { afterEach, beforeEach, describe, expect, it, vi } from "vitest";
-import { newNamespace, receiverUrl, requestCount, requests, reset, script } from "../receiver/client";
+import { hookRequests, hookUrl, newNamespace, receiverUrl, requestCount, requests, reset, script } from "../receiver/client";
 import {
   call,
   createIngestKey,
@@ -214,6 +214,24 @@ describe("planted header values", () => {
     const { project, ns, key } = t;
     const path = exportPath(project);
     const stub = projectStub(project);
+
+    // Two notification webhooks (issue 14): their URLs carry a secret path, the JSON one a signing
+    // secret. Their creation answers are the one place the signing secret may appear (kept out of
+    // the trace); everything else is scanned for both, and for the planted header values.
+    const hookNs = newNamespace();
+    const pathTokens = [randomToken(), randomToken()];
+    const jsonHook = await call("POST", `/v1/projects/${project}/notifications`, {
+      token: key,
+      body: { name: "JSON", url: hookUrl(hookNs, `/json/${pathTokens[0]}`), format: "json", quiet_period_seconds: 0 },
+    });
+    const slackHook = await call("POST", `/v1/projects/${project}/notifications`, {
+      token: key,
+      body: { name: "Slack", url: hookUrl(hookNs, `/slack/${pathTokens[1]}`), format: "slack", quiet_period_seconds: 0 },
+    });
+    expect([jsonHook.status, slackHook.status]).toEqual([201, 201]);
+    const webhookSecrets = [jsonHook.body.secret as string, slackHook.body.secret as string];
+    for (const created of [jsonHook, slackHook]) expect(leaksIn("webhook creation", created.text, pathTokens.flatMap(encodings))).toEqual([]);
+    needles.push(...[...pathTokens, ...webhookSecrets].flatMap(encodings));
     // Quotes each value and each token inside it verbatim (the decoded Basic credentials are the
     // subject of their own test below).
     const bodyQuotingEverything = `denied: ${planted
@@ -316,7 +334,41 @@ describe("planted header values", () => {
     expect((await api("DELETE", `/v1/keys/${extra.body.key_id}`)).status).toBe(204);
     expect((await api("DELETE", `/v1/keys/${ingestKey.body.key_id}`)).status).toBe(204);
 
-    const leaks = [...responseLeaks(needles), ...trace.logs.flatMap((line) => leaksIn("log", line, needles)), ...(await storageLeaks([project], needles))];
+    // Every event raised above has been delivered (or given up): the webhooks, the audit log.
+    await vi.waitFor(async () => {
+      const list = (await call("GET", `/v1/projects/${project}/notifications`, { token: key })).body.notifications as { pending_deliveries: number }[];
+      expect(list.map((n) => n.pending_deliveries)).toEqual([0, 0]);
+    }, { timeout: 8_000, interval: 50 });
+    expect((await api("GET", `/v1/projects/${project}/notifications`, { token: key })).status).toBe(200);
+    expect((await api("GET", `/v1/projects/${project}/notifications/${jsonHook.body.notification_id}`, { token: key })).status).toBe(200);
+    expect((await api("POST", `/v1/projects/${project}/notifications/${jsonHook.body.notification_id}/test`, { token: key })).body.ok).toBe(true);
+    expect((await api("PATCH", `/v1/projects/${project}/notifications/${slackHook.body.notification_id}`, { token: key, body: { name: "Slack #ops" } })).status).toBe(200);
+    const auditLog = await api("GET", `/v1/projects/${project}/audit?limit=100`, { token: key });
+    const actions = new Set((auditLog.body.entries as { action: string }[]).map((e) => e.action));
+    for (const action of ["export.created", "export.updated", "export.resumed", "notification.created", "notification.updated", "key.created", "key.revoked"]) expect(actions).toContain(action);
+
+    // What the webhooks received: bodies (byte for byte) and headers. Positive control: the events are there.
+    const delivered = await hookRequests(hookNs);
+    const types = delivered.map((d) => JSON.parse(d.bodyText ?? "{}").type ?? "slack");
+    expect(types).toEqual(expect.arrayContaining(["export.failing", "export.recovered", "export.paused"]));
+    expect(delivered.filter((d) => d.path.includes("/slack/")).length).toBeGreaterThanOrEqual(3);
+    const webhookLeaks = delivered.flatMap((d, i) => [
+      ...leaksIn(`webhook delivery ${i} body`, d.bodyText ?? "", needles),
+      ...leaksIn(`webhook delivery ${i} headers`, JSON.stringify(d.headers), needles),
+    ]);
+    // The destination's echoed headers did reach the bodies, as names with "[redacted]" values.
+    expect(delivered.some((d) => (d.bodyText ?? "").includes("[redacted]"))).toBe(true);
+
+    // The raw audit rows (storageLeaks scans every table too; these are named here so the scan is seen to cover them).
+    const auditRows = await runInDurableObject(stub, (_i, state) => state.storage.sql.exec("SELECT * FROM audit_log").toArray());
+    expect(auditRows.length).toBe(auditLog.body.entries.length);
+    const leaks = [
+      ...responseLeaks(needles),
+      ...trace.logs.flatMap((line) => leaksIn("log", line, needles)),
+      ...(await storageLeaks([project], needles)),
+      ...webhookLeaks,
+      ...leaksIn("audit_log rows", JSON.stringify(auditRows), needles),
+    ];
     expect(leaks).toEqual([]);
     expect(trace.responses.length).toBeGreaterThan(40);
 
@@ -326,6 +378,7 @@ describe("planted header values", () => {
     expect(rows).toBe(0);
     expect([...responseLeaks(needles), ...(await storageLeaks([project], needles))]).toEqual([]);
     await reset(ns);
+    await reset(hookNs);
   });
 
   // A JSON error body escapes `"` and `\`, so an echoed value containing them no longer matches the

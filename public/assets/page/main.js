@@ -9,6 +9,7 @@ import { grafanaBasicAuth } from "./basic-auth.js";
 import { fieldOf } from "./field-errors.js";
 import { errorTitle, formatBytes, formatCount, statusModel } from "./format.js";
 import { HeadersEditor } from "./headers-editor.js";
+import { initNotifications, renderHistory } from "./notifications.js";
 import { guideQueries } from "./queries.js";
 
 const REFRESH_MS = 5000;
@@ -133,8 +134,11 @@ async function refresh() {
   if (!r.ok) return;
   replaceExport(r.body);
   renderStatus();
-  // A push happened: what the next one carries may have changed too.
-  if (state.current !== null && state.current.status.last_attempt_at !== before) await loadPreview();
+  // A push happened: what the next one carries may have changed too, and a notification may have gone out.
+  if (state.current !== null && state.current.status.last_attempt_at !== before) {
+    await loadPreview();
+    await renderNotifications();
+  }
 }
 
 /** @param {any} view */
@@ -282,6 +286,7 @@ async function save() {
   if (!r.ok) return void showError(r.error).focus();
   const warnings = Array.isArray(r.body.warnings) && r.body.warnings.length > 0 ? ` Note: ${r.body.warnings.join(" ")}` : "";
   await load(r.body.export_id);
+  void renderHistory(base);
   say(creating ? `Saved and enabled "${r.body.name}". Metrics start flowing within ${60} seconds.${warnings}` : `Changes saved.${warnings}`, "ok");
 }
 
@@ -325,6 +330,7 @@ async function reEnable() {
   replaceExport(r.body);
   renderStatus();
   say("Export re-enabled: the next push is due shortly.", "ok");
+  void renderHistory(base);
   input("export-enabled").focus();
 }
 
@@ -338,6 +344,7 @@ async function toggleEnabled() {
   replaceExport(r.body);
   renderStatus();
   say(enabled ? "Export enabled." : "Export disabled: nothing is sent; the configuration and headers are kept.", "ok");
+  void renderHistory(base);
 }
 
 async function deleteExport() {
@@ -347,6 +354,7 @@ async function deleteExport() {
   if (!r.ok) return void say(r.error.message, "error");
   await load(null);
   say(`Deleted "${name}".`, "ok");
+  void renderHistory(base);
   $("status-heading").focus();
 }
 
@@ -500,4 +508,7 @@ document.addEventListener("visibilitychange", () => void refresh());
 setInterval(() => void refresh(), REFRESH_MS);
 
 renderQueries();
+const renderNotifications = initNotifications(base);
 void load(null);
+void renderNotifications();
+void renderHistory(base);

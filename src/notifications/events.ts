@@ -1,0 +1,70 @@
+/**
+ * Which notification events one recorded push produces, and the quiet period that keeps a flapping
+ * export from flooding a channel. Pure functions over plain data; the caller persists the run state.
+ */
+import type { ExportStatus } from "../export/status";
+
+/** What a notification webhook can be told about an export. */
+export type NotificationEventType = "export.failing" | "export.paused" | "export.recovered" | "export.credentials_unreadable";
+
+/** Every event type, in documentation order. */
+export const EVENT_TYPES: readonly NotificationEventType[] = Object.freeze([
+  "export.failing",
+  "export.paused",
+  "export.recovered",
+  "export.credentials_unreadable",
+] as const);
+
+const unreadable = (s: ExportStatus): boolean => s.lastError?.classification === "credentials_unreadable";
+
+/**
+ * The events of one recorded push, `before` and `after` being the status around `recordPush`:
+ * - `export.credentials_unreadable`: the last error became "credentials_unreadable" (it replaces
+ *   `export.failing` on that push);
+ * - `export.failing`: the first failure of a run (0 → ≥1 consecutive failures), never again in that run;
+ * - `export.paused`: the export was paused by this push (after failing/unreadable when both happen);
+ * - `export.recovered`: a success ended a failing run, or was the first success after a resume (the
+ *   resume keeps the last error, so `before.lastError` still marks the run the user was told about).
+ */
+export function exportEvents(before: ExportStatus, after: ExportStatus): NotificationEventType[] {
+  const events: NotificationEventType[] = [];
+  if (unreadable(after) && !unreadable(before)) events.push("export.credentials_unreadable");
+  else if (before.consecutiveFailures === 0 && after.consecutiveFailures > 0) events.push("export.failing");
+  if (before.pausedAt === null && after.pausedAt !== null) events.push("export.paused");
+  const newSuccess = after.lastSuccessAt !== null && (before.lastSuccessAt === null || after.lastSuccessAt > before.lastSuccessAt);
+  const wasBroken = before.consecutiveFailures > 0 || before.pausedAt !== null || before.lastError !== null;
+  if (after.consecutiveFailures === 0 && newSuccess && wasBroken) events.push("export.recovered");
+  return events;
+}
+
+/** Per export and webhook: when a failure was last announced, and whether a later one was held back. */
+export interface RunState {
+  /** When `export.failing` or `export.credentials_unreadable` was last sent; null: never. */
+  failingSentAt: number | null;
+  /** A failure was held back by the quiet period: its recovery is held back too. */
+  silenced: boolean;
+}
+
+/** The state of an export nothing was sent about yet. */
+export const INITIAL_RUN_STATE: Readonly<RunState> = Object.freeze({ failingSentAt: null, silenced: false });
+
+/**
+ * Whether to send `type` now, and the state after it. Failures are announced at most once per
+ * `quietMs` (0: no quiet period); a held-back failure's recovery is held back as well (nobody was
+ * told it failed); a pause is always sent because it needs action.
+ */
+export function decide(type: NotificationEventType, state: RunState, nowMs: number, quietMs: number): { send: boolean; state: RunState } {
+  switch (type) {
+    case "export.failing":
+    case "export.credentials_unreadable":
+      if (state.failingSentAt !== null && quietMs > 0 && nowMs - state.failingSentAt < quietMs) {
+        return { send: false, state: { ...state, silenced: true } };
+      }
+      return { send: true, state: { failingSentAt: nowMs, silenced: false } };
+    case "export.paused":
+      return { send: true, state: { ...state, silenced: false } };
+    case "export.recovered":
+      if (state.silenced) return { send: false, state: { ...state, silenced: false } };
+      return { send: true, state: { ...state } };
+  }
+}
