@@ -12,12 +12,8 @@ import type { PackedSamples } from "../src/aggregation/packed-samples";
 import { reportRetentionMs } from "../src/aggregation/gauges";
 import { HeaderCipher } from "../src/crypto/header-crypto";
 import type { ErrorBody, Result } from "../src/errors";
-import { notSent, testConnection } from "../src/export/connection-test";
-import { compileFilters } from "../src/export/filters";
 import { nextPushAt } from "../src/export/schedule";
 import type { StoredConfig } from "../src/export/status";
-import { realTransport } from "../src/export/transport";
-import { metricsUrl } from "../src/export/url";
 import type { ExportView } from "../src/export/view";
 import { settingsOf, type RawEnv, type Settings } from "../src/settings";
 import type { ConnectionTestInput, ExportConfigPatch, ExportConfigPut } from "../src/validation/export-config";
@@ -25,16 +21,18 @@ import type { Actor } from "../src/audit/changes";
 import type { NotificationCreate, NotificationPatch } from "../src/validation/notifications";
 import { AggregateStore } from "./aggregate-store";
 import { AuditLog, type AuditRecord } from "./audit-log";
-import { Notifier, type NotificationView } from "./notifier";
+import { NotificationRegistry, type NotificationView } from "./notification-registry";
+import { Notifier } from "./notifier";
 import { Aggregation } from "./aggregation";
-import { originOf, resolutionError } from "./credentials";
 import { EndingSeries } from "./ending-series";
+import { ExportActions } from "./export-actions";
 import { ExportCollection } from "./export-collection";
-import { exportNotFound, presetHeaderError } from "./export-saves";
+import { exportNotFound } from "./export-saves";
 import type { ExportSlot } from "./export-slot";
 import { FIRST_EXPORT_ID } from "./legacy-v3";
-import { DEFAULT_PREVIEW_SERIES, refusedEndpoint, unreadableFailure } from "./pusher";
+import { DEFAULT_PREVIEW_SERIES } from "./pusher";
 import { RowMeter, type WriteCategory } from "./row-meter";
+import { SeriesExpiry } from "./series-expiry";
 import type { ConnectionTestResult, FlushResult, IngestResult, Preview, SaveResult, StorageStats } from "./rpc-types";
 import { migrate } from "./sql-migrations";
 import { ProjectStore } from "./store";
@@ -42,6 +40,7 @@ import { ProjectStore } from "./store";
 export type { ConnectionTestResult, FlushResult, IngestResult, Preview, SaveResult, StorageStats } from "./rpc-types";
 export { MAX_PREVIEW_SERIES } from "./pusher";
 export { MAX_EXPORTS_PER_PROJECT } from "./export-saves";
+export { CONNECTION_TESTS_PER_MINUTE } from "./export-actions";
 
 /** At most this many (app, region) series per project; new ones beyond are rejected. */
 export const MAX_SERIES_PER_PROJECT = 2000;
@@ -54,12 +53,10 @@ const HOUSEKEEPING_EVERY_MS = 60_000;
  * rotation (README "Rotating the encryption key").
  */
 export const IDLE_HOUSEKEEPING_MS = 60 * 60_000;
-export const CONNECTION_TESTS_PER_MINUTE = 10;
 /** A running push's watchdog alarm, in request timeouts (a push of one request and its retries takes at most about 4). */
 const PUSH_WATCHDOG_TIMEOUTS = 5;
 
 const fail = (error: ErrorBody): { ok: false; error: ErrorBody } => ({ ok: false, error });
-const failWith = (status: ErrorBody["status"], code: ErrorBody["code"], message: string) => fail({ status, code, message });
 
 /** The object reads its settings from the raw env, and writes the operator overview to D1. */
 export type ExporterEnv = RawEnv & { DB: D1Database };
@@ -70,12 +67,14 @@ export class ProjectExporter extends DurableObject<ExporterEnv> {
   #rows: AggregateStore;
   #aggregation: Aggregation;
   #ending = new EndingSeries();
+  #expiry: SeriesExpiry;
   #exports: ExportCollection;
   #audit: AuditLog;
+  #notifications: NotificationRegistry;
   #notifier: Notifier;
   #projectId: string | null = null;
   #cipher: Promise<HeaderCipher> | null = null;
-  #testTimes: number[] = [];
+  #actions: ExportActions;
   #lastHousekeepingMs = 0;
   /** The alarm this instance last set (null: none, or not known since it started). */
   #alarmAt: number | null = null;
@@ -87,15 +86,20 @@ export class ProjectExporter extends DurableObject<ExporterEnv> {
     this.#rows = new AggregateStore(sql);
     this.#aggregation = new Aggregation(this.#rows, this.#store, (category, writes) => this.#write(category, writes), this.#meter);
     this.#audit = new AuditLog(sql);
-    this.#notifier = new Notifier({
+    this.#notifications = new NotificationRegistry({
       sql,
       cipher: () => this.#cipherFor(this.#projectId!),
+      write: (writes) => this.#write("config", writes),
+      audit: (record) => this.#audit.append(record, Date.now()),
+      syncAlarm: () => this.#syncAlarm(),
+    });
+    this.#notifier = new Notifier({
+      sql,
+      registry: this.#notifications,
       settings: () => this.#settings,
       projectId: () => this.#projectId!,
       pageOrigin: () => this.#store.meta("page_origin"),
       write: (writes) => this.#write("config", writes),
-      audit: (record) => this.#audit.append(record, Date.now()),
-      syncAlarm: () => this.#syncAlarm(),
     });
     this.#exports = new ExportCollection({
       store: this.#store,
@@ -108,7 +112,7 @@ export class ProjectExporter extends DurableObject<ExporterEnv> {
       settings: () => this.#settings,
       db: () => this.env.DB,
       write: (category, writes) => this.#write(category, writes),
-      deleteSeries: (keys) => this.#deleteSeries(keys),
+      deleteSeries: (keys) => this.#expiry.delete(keys),
       syncAlarm: () => this.#syncAlarm(),
       statusStored: (exportId, exportName, before, after) => {
         // In the push's transaction; deliveries start once it has committed.
@@ -116,6 +120,15 @@ export class ProjectExporter extends DurableObject<ExporterEnv> {
       },
       audit: (record) => this.#audit.append(record, Date.now()),
     });
+    this.#expiry = new SeriesExpiry({
+      aggregation: this.#aggregation,
+      store: this.#store,
+      ending: this.#ending,
+      slots: () => this.#exports.slots.values(),
+      settings: () => this.#settings,
+      write: (writes) => this.#write("housekeeping", writes),
+    });
+    this.#actions = new ExportActions({ exports: this.#exports, store: this.#store, settings: () => this.#settings, syncAlarm: () => this.#syncAlarm() });
     void ctx.blockConcurrencyWhile(async () => {
       migrate(ctx.storage);
       this.#projectId = this.#store.meta("project_id");
@@ -163,7 +176,6 @@ export class ProjectExporter extends DurableObject<ExporterEnv> {
     return this.#cipher;
   }
 
-  /** The slot of export `id`, created on first use. */
   // --- ingest and housekeeping -----------------------------------------------------------------
 
   /** One host batch for this project, at most once per (host_id, batch_id); 202 means durable. */
@@ -171,20 +183,11 @@ export class ProjectExporter extends DurableObject<ExporterEnv> {
     this.#bind(projectId);
     this.#housekeeping(nowMs);
     const result = this.#aggregation.ingest(hostId, batchId, samples, nowMs, this.#exports.bounds(), MAX_SERIES_PER_PROJECT);
-    if (!result.duplicate && this.#ending.size > 0) this.#revive(nowMs);
+    if (!result.duplicate) this.#expiry.revive(nowMs);
     if (this.#aggregation.compactionDue) this.#aggregation.compact();
     // The first write of an object that has no alarm yet brings the idle housekeeping alarm.
     if (this.#alarmAt === null) void this.#syncAlarm().catch(() => {});
     return result;
-  }
-
-  /** A sample brings an expiring series back (few series are ever ending at once). */
-  #revive(nowMs: number): void {
-    const cutoff = nowMs - this.#settings.seriesRetentionMs;
-    for (const key of [...this.#ending.keys()]) {
-      const s = this.#aggregation.state.series.get(key);
-      if (s && s.lastSampleMs >= cutoff) this.#ending.revive(key);
-    }
   }
 
   storageStats(projectId: string): StorageStats {
@@ -203,43 +206,10 @@ export class ProjectExporter extends DurableObject<ExporterEnv> {
     this.#lastHousekeepingMs = nowMs;
     this.#aggregation.compact();
     this.#aggregation.expire(nowMs - BATCH_RETENTION_MS, nowMs - reportRetentionMs(this.#settings.exportIntervalMs));
-    this.#expireSeries(nowMs);
+    this.#expiry.expire(nowMs);
     this.#write("housekeeping", () => this.#audit.expire(nowMs));
   }
 
-  /**
-   * Series without a sample for SERIES_RETENTION_HOURS: each export that is sending them ends them
-   * at its next push (points flagged NoRecordedValue, a staleness marker in Prometheus-style
-   * backends) and they are deleted once every such export has delivered that; with none, now.
-   * Their slot under the series limit is free again, and a returning app starts new series.
-   */
-  #expireSeries(nowMs: number): void {
-    const cutoff = nowMs - this.#settings.seriesRetentionMs;
-    const expired = [...this.#aggregation.state.series].filter(([key, s]) => s.lastSampleMs < cutoff && !this.#ending.has(key));
-    if (expired.length === 0) return;
-    const sending = this.#store
-      .exports()
-      .filter((e) => e.config.enabled && this.#store.status(e.id).pausedAt === null)
-      .map((e) => ({ id: e.id, filters: compileFilters(e.config.filters) }));
-    const now: string[] = [];
-    for (const [key, s] of expired) {
-      const ids = sending.filter((e) => e.filters.keepSeries(s.appName, s.region)).map((e) => e.id);
-      if (ids.length > 0) this.#ending.start(key, ids);
-      else now.push(key);
-    }
-    if (now.length > 0) this.#deleteSeries(now);
-  }
-
-  #deleteSeries(keys: string[]): void {
-    this.#aggregation.deleteSeries(keys);
-    this.#write("housekeeping", () => {
-      for (const slot of this.#exports.slots.values()) slot.journal.forget(keys, "series");
-    });
-    this.#ending.forget(keys);
-    this.#aggregation.compact();
-  }
-
-  /** An export stopped sending (deleted, disabled, paused): series waiting only for it end now. */
   // --- export configuration (export-collection.ts) ----------------------------------------------
 
   listExports(projectId: string): { exports: ExportView[] } {
@@ -281,7 +251,7 @@ export class ProjectExporter extends DurableObject<ExporterEnv> {
     return this.#exports.resume(ref, actor);
   }
 
-  // --- notifications and the audit log (notifier.ts, audit-log.ts) -------------------------------
+  // --- notifications and the audit log (notification-registry.ts, notifier.ts, audit-log.ts) -------------------------------
 
   /** Where links in notifications point: the origin the project's API was last called at. */
   #notePageOrigin(origin: string): void {
@@ -290,29 +260,29 @@ export class ProjectExporter extends DurableObject<ExporterEnv> {
 
   listNotifications(projectId: string): { notifications: NotificationView[] } {
     this.#bind(projectId);
-    return this.#notifier.list();
+    return this.#notifications.list();
   }
 
   getNotification(projectId: string, id: string): Result<NotificationView> {
     this.#bind(projectId);
-    return this.#notifier.get(id);
+    return this.#notifications.get(id);
   }
 
   createNotification(projectId: string, input: NotificationCreate, actor: Actor, origin: string): Promise<Result<NotificationView & { secret: string }>> {
     this.#bind(projectId);
     this.#notePageOrigin(origin);
-    return this.#notifier.create(input, actor);
+    return this.#notifications.create(input, actor);
   }
 
   patchNotification(projectId: string, id: string, input: NotificationPatch, actor: Actor, origin: string): Promise<Result<NotificationView & { secret?: string }>> {
     this.#bind(projectId);
     this.#notePageOrigin(origin);
-    return this.#notifier.patch(id, input, actor);
+    return this.#notifications.patch(id, input, actor);
   }
 
   deleteNotification(projectId: string, id: string, actor: Actor): Promise<Result<null>> {
     this.#bind(projectId);
-    return this.#notifier.remove(id, actor);
+    return this.#notifications.remove(id, actor);
   }
 
   testNotification(projectId: string, id: string, origin: string) {
@@ -389,7 +359,7 @@ export class ProjectExporter extends DurableObject<ExporterEnv> {
     try {
       this.#housekeeping(nowMs, true);
       await this.#exports.resealHeaders();
-      await this.#notifier.reseal();
+      await this.#notifications.reseal();
     } catch (err) {
       console.error(JSON.stringify({ event: "housekeeping_failed", project_id: projectId, error: err instanceof Error ? err.name : "unknown" }));
     }
@@ -431,46 +401,12 @@ export class ProjectExporter extends DurableObject<ExporterEnv> {
   }
 
   /**
-   * "Send now": a real push outside the schedule; it counts toward pausing like a scheduled one.
-   * While a push runs, another Send now joins it; at most EXPORT_FLUSHES_PER_MINUTE (6) a minute
-   * per export, 429 beyond.
+   * "Send now": a real push outside the schedule; it counts toward pausing like a scheduled one
+   * (export-actions.ts).
    */
-  async flush(projectId: string, ref: string | null): Promise<Result<FlushResult>> {
+  flush(projectId: string, ref: string | null): Promise<Result<FlushResult>> {
     this.#bind(projectId);
-    const found = this.#exports.find(ref);
-    if (found === null) return ref === null ? failWith(409, "export_not_configured", "Metrics export is not configured for this project.") : fail(exportNotFound(ref));
-    const { id, config } = found;
-    if (this.#store.status(id).pausedAt !== null) {
-      return failWith(409, "export_paused", "Export is paused after repeated failures; fix the destination, then POST …/resume.");
-    }
-    if (!config.enabled) return failWith(409, "export_not_enabled", 'Export is disabled; enable it (PATCH {"enabled": true}) to send.');
-    const slot = this.#exports.slot(id);
-    const nowMs = Date.now();
-    const limit = this.#settings.flushesPerMinute;
-    slot.flushTimes = slot.flushTimes.filter((t) => nowMs - t < 60_000);
-    if (slot.flushTimes.length >= limit) {
-      return failWith(429, "rate_limited", `At most ${limit} "Send now" a minute per export (pushes run every interval anyway); try again shortly.`);
-    }
-    slot.flushTimes.push(nowMs);
-    const summary = await slot.pusher.push(projectId);
-    // A scheduled push that came due meanwhile waited for this one (one push at a time per export).
-    await this.#syncAlarm();
-    if (summary === "abandoned") {
-      return { ok: true, value: { ok: false, abandoned: true, requests: 0, attempts: 0, data_points: 0, bytes: 0, duration_ms: Date.now() - nowMs } };
-    }
-    const result: FlushResult = {
-      ok: summary.ok,
-      requests: summary.requests,
-      attempts: summary.attempts,
-      data_points: summary.dataPoints,
-      bytes: summary.bytes,
-      duration_ms: summary.durationMs,
-    };
-    if (summary.error) {
-      const e = summary.error;
-      result.error = { http_status: e.httpStatus, classification: e.classification, message: e.message, hint: e.hint };
-    }
-    return { ok: true, value: result };
+    return this.#actions.flush(projectId, ref);
   }
 
   /** What the next push would carry (works while disabled too, and with no export), bounded to `limit` series. */
@@ -482,44 +418,9 @@ export class ProjectExporter extends DurableObject<ExporterEnv> {
     return { ok: true, value: slot.pusher.preview(projectId, found?.config ?? null, limit) };
   }
 
-  // --- Test Connection ---------------------------------------------------------------------------
-
-  /**
-   * Sends one valid OTLP request with no data points to the (possibly unsaved) settings, one try.
-   * Never counts toward pausing and changes no state.
-   */
-  async testConnection(projectId: string, ref: string | null, input: ConnectionTestInput): Promise<Result<ConnectionTestResult>> {
+  /** Test Connection: one valid OTLP request with no data points, one try, no state changed (export-actions.ts). */
+  testConnection(projectId: string, ref: string | null, input: ConnectionTestInput): Promise<Result<ConnectionTestResult>> {
     this.#bind(projectId);
-    const found = this.#exports.find(ref);
-    if (found === null && ref !== null) return fail(exportNotFound(ref));
-    const nowMs = Date.now();
-    this.#testTimes = this.#testTimes.filter((t) => nowMs - t < 60_000);
-    if (this.#testTimes.length >= CONNECTION_TESTS_PER_MINUTE) {
-      return failWith(429, "rate_limited", `At most ${CONNECTION_TESTS_PER_MINUTE} connection tests a minute per project; try again shortly.`);
-    }
-    const stored = found?.config ?? null;
-    const endpoint = input.endpoint ?? stored?.endpoint;
-    if (endpoint === undefined) return failWith(400, "invalid_request", "endpoint: required, no export is configured yet.");
-    const destination = input.destination ?? stored?.destination ?? "custom";
-    const url = metricsUrl(endpoint);
-    // A saved endpoint may have become private for this deployment (the worker checks unsaved ones).
-    const refused = input.endpoint === undefined ? refusedEndpoint(endpoint, this.#settings) : null;
-    if (refused !== null) return { ok: true, value: notSent(url, refused, destination) };
-    const credentials = this.#exports.slot(found?.id ?? FIRST_EXPORT_ID).credentials;
-    const resolved = await credentials.forSend(input.headers, stored && originOf(stored.endpoint), originOf(endpoint));
-    if (resolved.kind === "unreadable") return { ok: true, value: notSent(url, unreadableFailure(resolved), destination) };
-    if (resolved.kind !== "ok") return fail(resolutionError(resolved, "test"));
-    const preset = presetHeaderError(destination, resolved.value.map((h) => h.name));
-    if (preset !== null) return fail(preset);
-    this.#testTimes.push(nowMs);
-    const test = {
-      url,
-      destination,
-      protocol: input.protocol ?? stored?.protocol ?? "http/protobuf",
-      compression: input.compression ?? stored?.compression ?? "gzip",
-      headers: resolved.value,
-      bounds: this.#exports.bounds(),
-    };
-    return { ok: true, value: await testConnection(test, realTransport(this.#settings)) };
+    return this.#actions.testConnection(ref, input);
   }
 }
