@@ -15,6 +15,7 @@ interface BasicAuthModule {
 }
 interface QueriesModule {
   guideQueries(projectId: string, appName: string): { title: string; query: string }[];
+  appNamesOf(request: unknown): string[];
 }
 interface FieldErrorsModule {
   fieldOf(error: { code: string; message: string }): { field: "endpoint" | "name" | "headers" | "form"; header: number | null; message: string };
@@ -24,14 +25,14 @@ const basicAuth = (await page("basic-auth.js")) as BasicAuthModule;
 const queries = (await page("queries.js")) as QueriesModule;
 const fieldErrors = (await page("field-errors.js")) as FieldErrorsModule;
 const { grafanaBasicAuth } = basicAuth;
-const { guideQueries } = queries;
+const { guideQueries, appNamesOf } = queries;
 const { fieldOf } = fieldErrors;
 
 it("the modules export what this test expects", () => {
   expect(Object.keys(basicAuth)).toEqual(["grafanaBasicAuth"]);
-  expect(Object.keys(queries)).toEqual(["guideQueries"]);
+  expect(Object.keys(queries).sort()).toEqual(["appNamesOf", "guideQueries"]);
   expect(Object.keys(fieldErrors)).toEqual(["fieldOf"]);
-  for (const f of [grafanaBasicAuth, guideQueries, fieldOf]) expect(typeof f).toBe("function");
+  for (const f of [grafanaBasicAuth, guideQueries, appNamesOf, fieldOf]) expect(typeof f).toBe("function");
 });
 
 describe("grafanaBasicAuth", () => {
@@ -159,6 +160,42 @@ describe("guideQueries", () => {
         expect(value).toBe(m[1] === "project_id" ? 'p-"x"\\y' : 'my "app"\\v2');
       }
     }
+  });
+});
+
+describe("appNamesOf (the queries' app picker, from the preview's OTLP/JSON)", () => {
+  const attr = (key: string, value: string) => ({ key, value: { stringValue: value } });
+  const point = (app: string) => ({ attributes: [attr("project_id", "p-abc12345"), attr("app_name", app), attr("region", "us-east-1")], asDouble: 1 });
+
+  it("collects app_name from gauge, sum and histogram points and from resource attributes, sorted and once each", () => {
+    const request = {
+      resourceMetrics: [
+        {
+          resource: { attributes: [attr("service.name", "metrics-export"), attr("app_name", "resource-app")] },
+          scopeMetrics: [
+            {
+              metrics: [
+                { name: "cerebrium_cpu_utilization_cores", gauge: { dataPoints: [point("zeta"), point("alpha")] } },
+                { name: "cerebrium_run_total", sum: { dataPoints: [point("alpha"), point("mid")] } },
+                { name: "cerebrium_run_execution_time_ms_milliseconds", histogram: { dataPoints: [point("hist-only")] } },
+              ],
+            },
+          ],
+        },
+      ],
+    };
+    expect(appNamesOf(request)).toEqual(["alpha", "hist-only", "mid", "resource-app", "zeta"]);
+  });
+
+  it("ignores other attributes, non-string values and anything that is not such a request", () => {
+    const request = {
+      resourceMetrics: [
+        { scopeMetrics: [{ metrics: [{ gauge: { dataPoints: [{ attributes: [attr("region", "eu"), { key: "app_name", value: { intValue: "7" } }, null] }] } }, null] }] },
+        { scopeMetrics: null },
+      ],
+    };
+    expect(appNamesOf(request)).toEqual([]);
+    for (const nothing of [null, undefined, 42, "x", {}, { resourceMetrics: null }, { resourceMetrics: [null] }]) expect(appNamesOf(nothing)).toEqual([]);
   });
 });
 

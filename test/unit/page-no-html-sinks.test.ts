@@ -51,7 +51,7 @@ describe("the page's browser scripts (public/assets/page/)", () => {
 
   it("are there to check", () => {
     const names = scripts.map((s) => path.basename(s.name));
-    for (const expected of ["main.js", "api.js", "headers-editor.js", "format.js", "basic-auth.js", "queries.js", "field-errors.js"]) {
+    for (const expected of ["main.js", "api.js", "headers-editor.js", "format.js", "basic-auth.js", "queries.js", "field-errors.js", "preview.js", "dom.js", "notifications.js", "history.js"]) {
       expect(names).toContain(expected);
     }
   });

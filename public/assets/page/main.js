@@ -5,24 +5,19 @@
  * from destinations (error messages, response excerpts), is set as text, never as HTML.
  */
 import { api } from "./api.js";
+import { $, show } from "./dom.js";
 import { grafanaBasicAuth } from "./basic-auth.js";
 import { fieldOf } from "./field-errors.js";
 import { errorTitle, formatBytes, formatCount, statusModel } from "./format.js";
 import { HeadersEditor } from "./headers-editor.js";
 import { initNotifications, renderHistory } from "./notifications.js";
-import { guideQueries } from "./queries.js";
+import { loadPreview, renderQueries } from "./preview.js";
 
 const REFRESH_MS = 5000;
 const MAX_EXPORTS = 5;
 const projectId = /** @type {string} */ (document.body.dataset.projectId);
 const base = `/v1/projects/${encodeURIComponent(projectId)}`;
 
-/** @param {string} id */
-function $(id) {
-  const node = document.getElementById(id);
-  if (node === null) throw new Error(`#${id} is missing`);
-  return node;
-}
 const input = (/** @type {string} */ id) => /** @type {HTMLInputElement} */ ($(id));
 
 const form = /** @type {HTMLFormElement} */ ($("export-form"));
@@ -53,11 +48,6 @@ function say(text, tone = "") {
   const node = $("action-result");
   node.textContent = text;
   node.dataset.tone = tone;
-}
-
-/** @param {HTMLElement} node @param {boolean} show */
-function show(node, show) {
-  node.hidden = !show;
 }
 
 function selectedDestination() {
@@ -136,7 +126,7 @@ async function refresh() {
   renderStatus();
   // A push happened: what the next one carries may have changed too, and a notification may have gone out.
   if (state.current !== null && state.current.status.last_attempt_at !== before) {
-    await loadPreview();
+    await loadPreview(projectId, exportPath());
     await renderNotifications();
   }
 }
@@ -358,93 +348,6 @@ async function deleteExport() {
   $("status-heading").focus();
 }
 
-// --- preview and queries -------------------------------------------------------------------------
-
-async function loadPreview() {
-  const summary = $("preview-summary");
-  const details = $("preview-details");
-  if (state.current === null) {
-    summary.textContent = "Save the export to see what each push carries.";
-    show(details, false);
-    return;
-  }
-  const r = await api("GET", `${exportPath()}/preview?limit=5`);
-  if (!r.ok) {
-    summary.textContent = r.error.message;
-    show(details, false);
-    return;
-  }
-  const p = r.body;
-  if (p.series === 0) {
-    summary.textContent = "No samples received yet: once your apps run, each push carries their series.";
-    show(details, false);
-    return;
-  }
-  summary.textContent = `Each push carries ${formatCount(p.series)} series and ${formatCount(p.data_points)} data points (after this export's filters).`;
-  $("preview-toggle").textContent = `OTLP/JSON of ${p.truncated ? `the first ${p.shown_series} of ${p.series}` : `all ${p.series}`} series`;
-  $("preview-json").textContent = JSON.stringify(p.request, null, 2);
-  show(details, true);
-  const apps = new Set();
-  for (const rm of p.request.resourceMetrics ?? []) {
-    for (const sm of rm.scopeMetrics ?? []) for (const m of sm.metrics ?? []) for (const dp of [...(m.gauge?.dataPoints ?? []), ...(m.sum?.dataPoints ?? []), ...(m.histogram?.dataPoints ?? [])]) {
-      for (const a of dp.attributes ?? []) if (a.key === "app_name" && typeof a.value?.stringValue === "string") apps.add(a.value.stringValue);
-    }
-    for (const a of rm.resource?.attributes ?? []) if (a.key === "app_name" && typeof a.value?.stringValue === "string") apps.add(a.value.stringValue);
-  }
-  if (apps.size > 0) {
-    const select = /** @type {HTMLSelectElement} */ ($("query-app"));
-    const chosen = select.value;
-    select.replaceChildren(
-      ...[...apps].sort().map((app) => {
-        const option = document.createElement("option");
-        option.value = option.textContent = app;
-        return option;
-      }),
-    );
-    if (apps.has(chosen)) select.value = chosen;
-    renderQueries();
-  }
-}
-
-function renderQueries() {
-  const app = /** @type {HTMLSelectElement} */ ($("query-app")).value || "my-model";
-  $("query-list").replaceChildren(
-    ...guideQueries(projectId, app).map((q) => {
-      const li = document.createElement("li");
-      const title = document.createElement("p");
-      title.className = "query-title";
-      title.textContent = q.title;
-      const pre = document.createElement("pre");
-      pre.tabIndex = 0;
-      const code = document.createElement("code");
-      code.textContent = q.query;
-      pre.append(code);
-      const copy = document.createElement("button");
-      copy.type = "button";
-      copy.className = "quiet copy";
-      // The visible word changes ("Copied"); the hidden rest names the query for screen readers.
-      const word = document.createElement("span");
-      word.textContent = "Copy";
-      const which = document.createElement("span");
-      which.className = "visually-hidden";
-      which.textContent = ` query: ${q.title}`;
-      copy.append(word, which);
-      copy.addEventListener("click", async () => {
-        try {
-          await navigator.clipboard.writeText(q.query);
-          word.textContent = "Copied";
-        } catch {
-          getSelection()?.selectAllChildren(code);
-          word.textContent = "Selected: press Ctrl+C";
-        }
-        setTimeout(() => (word.textContent = "Copy"), 2000);
-      });
-      li.append(title, pre, copy);
-      return li;
-    }),
-  );
-}
-
 // --- loading and wiring ---------------------------------------------------------------------------
 
 /** @param {string | null} select_ the export to show (null: the first, or a new one when there is none) */
@@ -461,7 +364,7 @@ async function select(id) {
   fillForm();
   renderStatus();
   say("");
-  await loadPreview();
+  await loadPreview(projectId, state.current === null ? null : exportPath());
 }
 
 form.addEventListener("submit", (event) => {
@@ -503,11 +406,11 @@ $("delete").addEventListener("click", () => {
 });
 $("delete-cancel").addEventListener("click", () => /** @type {HTMLDialogElement} */ ($("delete-dialog")).close());
 $("delete-confirm").addEventListener("click", () => void busy(/** @type {HTMLButtonElement} */ ($("delete-confirm")), deleteExport));
-$("query-app").addEventListener("change", renderQueries);
+$("query-app").addEventListener("change", () => renderQueries(projectId));
 document.addEventListener("visibilitychange", () => void refresh());
 setInterval(() => void refresh(), REFRESH_MS);
 
-renderQueries();
+renderQueries(projectId);
 const renderNotifications = initNotifications(base);
 void load(null);
 void renderNotifications();

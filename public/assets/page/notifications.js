@@ -4,15 +4,9 @@
  * audit log's newest entries). Text only, like the rest of the page.
  */
 import { api } from "./api.js";
+import { $ } from "./dom.js";
 import { fieldOf } from "./field-errors.js";
 import { auditSentence, deliveryText } from "./history.js";
-
-/** @param {string} id */
-function $(id) {
-  const node = document.getElementById(id);
-  if (node === null) throw new Error(`#${id} is missing`);
-  return node;
-}
 
 /** @param {string} base the project's API path */
 export function initNotifications(base) {

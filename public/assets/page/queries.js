@@ -1,5 +1,8 @@
 // @ts-check
-/** The product guide's example PromQL queries ("Viewing Metrics"), with a project id and an app name filled in. */
+/**
+ * The product guide's example PromQL queries ("Viewing Metrics"), with a project id and an app name
+ * filled in, and the app names a preview's OTLP/JSON request carries (the page's app picker).
+ */
 
 /** A PromQL string literal's content: backslashes and double quotes escaped. */
 function label(value) {
@@ -28,4 +31,28 @@ export function guideQueries(projectId, appName) {
     },
     { title: "List all Cerebrium metrics", query: `{__name__=~"cerebrium_.*", ${p}}` },
   ];
+}
+
+/** @param {any} attributes an OTLP/JSON attribute list @param {Set<string>} into */
+function collectAppName(attributes, into) {
+  for (const a of attributes ?? []) if (a?.key === "app_name" && typeof a.value?.stringValue === "string") into.add(a.value.stringValue);
+}
+
+/**
+ * The `app_name`s in an OTLP/JSON ExportMetricsServiceRequest (resource or data point attributes),
+ * sorted. Anything that is not such a request gives none.
+ * @param {any} request
+ * @returns {string[]}
+ */
+export function appNamesOf(request) {
+  const apps = new Set();
+  for (const rm of request?.resourceMetrics ?? []) {
+    collectAppName(rm?.resource?.attributes, apps);
+    for (const sm of rm?.scopeMetrics ?? []) {
+      for (const m of sm?.metrics ?? []) {
+        for (const dp of [...(m?.gauge?.dataPoints ?? []), ...(m?.sum?.dataPoints ?? []), ...(m?.histogram?.dataPoints ?? [])]) collectAppName(dp?.attributes, apps);
+      }
+    }
+  }
+  return [...apps].sort();
 }

@@ -1,0 +1,17 @@
+// @ts-check
+/** The page scripts' two DOM helpers. */
+
+/**
+ * The element with this id; a missing one is a bug in the page, so it throws.
+ * @param {string} id
+ */
+export function $(id) {
+  const node = document.getElementById(id);
+  if (node === null) throw new Error(`#${id} is missing`);
+  return node;
+}
+
+/** @param {HTMLElement} node @param {boolean} visible */
+export function show(node, visible) {
+  node.hidden = !visible;
+}
