@@ -4,7 +4,7 @@
  * limited per project). The object wires them to RPC; the logic is src/export/connection-test.ts
  * and the pusher's.
  */
-import type { ErrorBody, Result } from "../src/errors";
+import { failed, failure, type Result } from "../src/errors";
 import { notSent, testConnection } from "../src/export/connection-test";
 import { realTransport } from "../src/export/transport";
 import { metricsUrl } from "../src/export/url";
@@ -27,8 +27,6 @@ export interface ActionDeps {
   syncAlarm: () => Promise<void>;
 }
 
-const fail = (error: ErrorBody): { ok: false; error: ErrorBody } => ({ ok: false, error });
-const failWith = (status: ErrorBody["status"], code: ErrorBody["code"], message: string) => fail({ status, code, message });
 
 export class ExportActions {
   #testTimes: number[] = [];
@@ -42,18 +40,18 @@ export class ExportActions {
    */
   async flush(projectId: string, ref: string | null): Promise<Result<FlushResult>> {
     const found = this.d.exports.find(ref);
-    if (found === null) return ref === null ? failWith(409, "export_not_configured", "Metrics export is not configured for this project.") : fail(exportNotFound(ref));
+    if (found === null) return ref === null ? failure(409, "export_not_configured", "Metrics export is not configured for this project.") : failed(exportNotFound(ref));
     const { id, config } = found;
     if (this.d.store.status(id).pausedAt !== null) {
-      return failWith(409, "export_paused", "Export is paused after repeated failures; fix the destination, then POST …/resume.");
+      return failure(409, "export_paused", "Export is paused after repeated failures; fix the destination, then POST …/resume.");
     }
-    if (!config.enabled) return failWith(409, "export_not_enabled", 'Export is disabled; enable it (PATCH {"enabled": true}) to send.');
+    if (!config.enabled) return failure(409, "export_not_enabled", 'Export is disabled; enable it (PATCH {"enabled": true}) to send.');
     const slot = this.d.exports.slot(id);
     const nowMs = Date.now();
     const limit = this.d.settings().flushesPerMinute;
     slot.flushTimes = slot.flushTimes.filter((t) => nowMs - t < 60_000);
     if (slot.flushTimes.length >= limit) {
-      return failWith(429, "rate_limited", `At most ${limit} "Send now" a minute per export (pushes run every interval anyway); try again shortly.`);
+      return failure(429, "rate_limited", `At most ${limit} "Send now" a minute per export (pushes run every interval anyway); try again shortly.`);
     }
     slot.flushTimes.push(nowMs);
     const summary = await slot.pusher.push(projectId);
@@ -83,15 +81,15 @@ export class ExportActions {
    */
   async testConnection(ref: string | null, input: ConnectionTestInput): Promise<Result<ConnectionTestResult>> {
     const found = this.d.exports.find(ref);
-    if (found === null && ref !== null) return fail(exportNotFound(ref));
+    if (found === null && ref !== null) return failed(exportNotFound(ref));
     const nowMs = Date.now();
     this.#testTimes = this.#testTimes.filter((t) => nowMs - t < 60_000);
     if (this.#testTimes.length >= CONNECTION_TESTS_PER_MINUTE) {
-      return failWith(429, "rate_limited", `At most ${CONNECTION_TESTS_PER_MINUTE} connection tests a minute per project; try again shortly.`);
+      return failure(429, "rate_limited", `At most ${CONNECTION_TESTS_PER_MINUTE} connection tests a minute per project; try again shortly.`);
     }
     const stored = found?.config ?? null;
     const endpoint = input.endpoint ?? stored?.endpoint;
-    if (endpoint === undefined) return failWith(400, "invalid_request", "endpoint: required, no export is configured yet.");
+    if (endpoint === undefined) return failure(400, "invalid_request", "endpoint: required, no export is configured yet.");
     const destination = input.destination ?? stored?.destination ?? "custom";
     const url = metricsUrl(endpoint);
     // A saved endpoint may have become private for this deployment (the worker checks unsaved ones).
@@ -100,9 +98,9 @@ export class ExportActions {
     const credentials = this.d.exports.slot(found?.id ?? FIRST_EXPORT_ID).credentials;
     const resolved = await credentials.forSend(input.headers, stored && originOf(stored.endpoint), originOf(endpoint));
     if (resolved.kind === "unreadable") return { ok: true, value: notSent(url, unreadableFailure(resolved), destination) };
-    if (resolved.kind !== "ok") return fail(resolutionError(resolved, "test"));
+    if (resolved.kind !== "ok") return failed(resolutionError(resolved, "test"));
     const preset = presetHeaderError(destination, resolved.value.map((h) => h.name));
-    if (preset !== null) return fail(preset);
+    if (preset !== null) return failed(preset);
     this.#testTimes.push(nowMs);
     const test = {
       url,

@@ -6,7 +6,7 @@
  */
 import { exportChanges, headerChangesFromInput, type Actor } from "../src/audit/changes";
 import type { HeaderCipher } from "../src/crypto/header-crypto";
-import type { ErrorBody, Result } from "../src/errors";
+import { failed, type Result } from "../src/errors";
 import { forgetExportState, recordExportState } from "../src/export-states";
 import { boundsOf, configFromPatch, configFromPut, saveStartsStatusOver } from "../src/export/config";
 import { compileFilters } from "../src/export/filters";
@@ -47,7 +47,6 @@ export interface CollectionDeps {
   audit: (record: AuditRecord) => void;
 }
 
-const fail = (error: ErrorBody): { ok: false; error: ErrorBody } => ({ ok: false, error });
 
 export class ExportCollection {
   /** The exports' slots, in the order they were created. */
@@ -171,7 +170,7 @@ export class ExportCollection {
 
   get(ref: string | null): Result<ExportView> {
     const found = this.find(ref);
-    if (found === null && ref !== null) return fail(exportNotFound(ref));
+    if (found === null && ref !== null) return failed(exportNotFound(ref));
     return { ok: true, value: this.view(found?.id ?? null) };
   }
 
@@ -187,7 +186,7 @@ export class ExportCollection {
   /** PUT: the whole configuration ("Save & Enable"); on the singular route it creates the first export. */
   put(ref: string | null, input: ExportConfigPut, warnings: string[], actor: Actor): Promise<Result<SaveResult>> {
     const found = this.find(ref);
-    if (found === null && ref !== null) return Promise.resolve(fail(exportNotFound(ref)));
+    if (found === null && ref !== null) return Promise.resolve(failed(exportNotFound(ref)));
     if (found === null) return this.create(input, warnings, actor);
     const exports = this.d.store.exports();
     const next = configFromPut(input, found.config, Date.now(), found.config.name);
@@ -197,7 +196,7 @@ export class ExportCollection {
   /** PATCH: any subset. */
   patch(ref: string | null, input: ExportConfigPatch, warnings: string[], actor: Actor): Promise<Result<SaveResult>> {
     const found = this.find(ref);
-    if (found === null) return Promise.resolve(fail(ref === null ? notConfigured() : exportNotFound(ref)));
+    if (found === null) return Promise.resolve(failed(ref === null ? notConfigured() : exportNotFound(ref)));
     return this.#save(found.id, configFromPatch(input, found.config, Date.now()), input.headers ?? null, warnings, input.histogram_bounds_ms !== undefined, actor);
   }
 
@@ -207,14 +206,14 @@ export class ExportCollection {
 
   async #save(id: string, next: StoredConfig, headers: HeaderInput[] | null, warnings: string[], setsBounds: boolean, actor: Actor): Promise<Result<SaveResult>> {
     const conflict = saveConflict(id, next, this.d.store.exports());
-    if (conflict !== null) return fail(conflict);
+    if (conflict !== null) return failed(conflict);
     const previous = this.d.store.config(id);
     const slot = this.slot(id);
     const resolved = await slot.credentials.forSave(headers, previous && originOf(previous.endpoint), originOf(next.endpoint));
-    if (resolved.kind !== "ok") return fail(resolutionError(resolved, "save"));
+    if (resolved.kind !== "ok") return failed(resolutionError(resolved, "save"));
     const sealed = resolved.value;
     const preset = presetHeaderError(next.destination, sealed === null ? slot.credentials.names() : sealed.map((h) => h.name));
-    if (preset !== null) return fail(preset);
+    if (preset !== null) return failed(preset);
     const nowMs = Date.now();
     const before = previous === null ? null : this.d.store.status(id);
     const storedNames = previous === null ? [] : slot.credentials.names();
@@ -251,7 +250,7 @@ export class ExportCollection {
 
   async remove(ref: string | null, actor: Actor): Promise<Result<null>> {
     const found = this.find(ref);
-    if (found === null) return ref === null ? { ok: true, value: null } : fail(exportNotFound(ref));
+    if (found === null) return ref === null ? { ok: true, value: null } : failed(exportNotFound(ref));
     const slot = this.slot(found.id);
     slot.pusher.replaceConfiguration();
     this.d.write("config", () => {
@@ -270,7 +269,7 @@ export class ExportCollection {
   /** Re-enables an export (paused after repeated failures, or disabled) and pushes promptly. */
   async resume(ref: string | null, actor: Actor): Promise<Result<ExportView>> {
     const found = this.find(ref);
-    if (found === null) return fail(ref === null ? notConfigured() : exportNotFound(ref));
+    if (found === null) return failed(ref === null ? notConfigured() : exportNotFound(ref));
     const nowMs = Date.now();
     const before = this.d.store.status(found.id);
     this.d.write("config", () => {

@@ -6,7 +6,7 @@
  */
 import { notificationChanges, redactUrl, type Actor, type FieldChange } from "../src/audit/changes";
 import type { HeaderCipher, SealedValue } from "../src/crypto/header-crypto";
-import type { ErrorBody, Result } from "../src/errors";
+import { failure, type Result } from "../src/errors";
 import { EVENT_TYPES, type NotificationEventType } from "../src/notifications/events";
 import { generateSecret } from "../src/notifications/signature";
 import type { NotificationCreate, NotificationPatch } from "../src/validation/notifications";
@@ -71,8 +71,8 @@ export interface RegistryDeps {
   syncAlarm: () => Promise<void>;
 }
 
-const fail = (status: ErrorBody["status"], code: ErrorBody["code"], message: string): { ok: false; error: ErrorBody } => ({ ok: false, error: { status, code, message } });
-export const notFound = (id: string) => fail(404, "notification_not_found", `Notification "${id.slice(0, 80)}" does not exist in this project; GET …/notifications lists them.`);
+const nameTaken = (name: string) => failure(409, "notification_name_taken", `name: another webhook of this project is already called "${name}"; choose another name.`);
+export const notFound = (id: string) => failure(404, "notification_not_found", `Notification "${id.slice(0, 80)}" does not exist in this project; GET …/notifications lists them.`);
 const bytes = (b: ArrayBuffer | Uint8Array) => (b instanceof Uint8Array ? b : new Uint8Array(b));
 
 function newNotificationId(): string {
@@ -139,11 +139,11 @@ export class NotificationRegistry {
   async create(input: NotificationCreate, actor: Actor): Promise<Result<NotificationView & { secret: string }>> {
     const rows = this.rows();
     if (rows.length >= MAX_NOTIFICATIONS) {
-      return fail(409, "notification_limit_reached", `A project has at most ${MAX_NOTIFICATIONS} notification webhooks; delete one first.`);
+      return failure(409, "notification_limit_reached", `A project has at most ${MAX_NOTIFICATIONS} notification webhooks; delete one first.`);
     }
     const id = newNotificationId();
     const name = input.name ?? this.#defaultName(input.format, rows);
-    if (this.#nameTaken(name, null)) return fail(409, "notification_name_taken", `name: another webhook of this project is already called "${name}"; choose another name.`);
+    if (this.#nameTaken(name, null)) return nameTaken(name);
     const secret = generateSecret();
     const sealed = await this.#seal(id, input.url, secret);
     const nowMs = Date.now();
@@ -182,10 +182,10 @@ export class NotificationRegistry {
     const r = this.row(id);
     if (r === null) return notFound(id);
     const name = input.name ?? r.name;
-    if (this.#nameTaken(name, id)) return fail(409, "notification_name_taken", `name: another webhook of this project is already called "${name}"; choose another name.`);
+    if (this.#nameTaken(name, id)) return nameTaken(name);
     const current = await this.open(r);
     if (!current.ok && input.url === undefined) {
-      return fail(409, "credentials_unreadable", "This webhook's stored URL cannot be decrypted (the encryption key changed); give the url again.");
+      return failure(409, "credentials_unreadable", "This webhook's stored URL cannot be decrypted (the encryption key changed); give the url again.");
     }
     const url = input.url ?? (current.ok ? current.url : "");
     const secret = input.rotate_secret || !current.ok ? generateSecret() : current.secret;

@@ -11,7 +11,7 @@ import { DurableObject } from "cloudflare:workers";
 import type { PackedSamples } from "../src/aggregation/packed-samples";
 import { reportRetentionMs } from "../src/aggregation/gauges";
 import { HeaderCipher } from "../src/crypto/header-crypto";
-import type { ErrorBody, Result } from "../src/errors";
+import { failed, type Result } from "../src/errors";
 import { nextPushAt } from "../src/export/schedule";
 import type { StoredConfig } from "../src/export/status";
 import type { ExportView } from "../src/export/view";
@@ -56,7 +56,6 @@ export const IDLE_HOUSEKEEPING_MS = 60 * 60_000;
 /** A running push's watchdog alarm, in request timeouts (a push of one request and its retries takes at most about 4). */
 const PUSH_WATCHDOG_TIMEOUTS = 5;
 
-const fail = (error: ErrorBody): { ok: false; error: ErrorBody } => ({ ok: false, error });
 
 /** The object reads its settings from the raw env, and writes the operator overview to D1. */
 export type ExporterEnv = RawEnv & { DB: D1Database };
@@ -251,7 +250,7 @@ export class ProjectExporter extends DurableObject<ExporterEnv> {
     return this.#exports.resume(ref, actor);
   }
 
-  // --- notifications and the audit log (notification-registry.ts, notifier.ts, audit-log.ts) -------------------------------
+  // --- notifications and the audit log (notification-registry.ts, notifier.ts, audit-log.ts) ----
 
   /** Where links in notifications point: the origin the project's API was last called at. */
   #notePageOrigin(origin: string): void {
@@ -413,7 +412,7 @@ export class ProjectExporter extends DurableObject<ExporterEnv> {
   preview(projectId: string, ref: string | null, limit = DEFAULT_PREVIEW_SERIES): Result<Preview> {
     this.#bind(projectId);
     const found = this.#exports.find(ref);
-    if (found === null && ref !== null) return fail(exportNotFound(ref));
+    if (found === null && ref !== null) return failed(exportNotFound(ref));
     const slot = this.#exports.slot(found?.id ?? FIRST_EXPORT_ID);
     return { ok: true, value: slot.pusher.preview(projectId, found?.config ?? null, limit) };
   }

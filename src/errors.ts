@@ -53,6 +53,12 @@ export interface ErrorBody {
 
 export type Result<T> = { ok: true; value: T } | { ok: false; error: ErrorBody };
 
+/** A failed Result. */
+export const failed = (error: ErrorBody): { ok: false; error: ErrorBody } => ({ ok: false, error });
+
+/** A failed Result from its status, code and message. */
+export const failure = (status: ErrorBody["status"], code: ErrorCode, message: string) => failed({ status, code, message });
+
 export function unwrap<T>(result: Result<T>): T {
   if (result.ok) return result.value;
   throw new ApiError(result.error.status, result.error.code, result.error.message);
