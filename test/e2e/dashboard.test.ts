@@ -6,7 +6,7 @@
 import { readFileSync } from "node:fs";
 import path from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { api as harnessApi, skipWithoutVictoriaMetrics, startVictoriaMetrics, startWorker, type VictoriaMetrics, type Worker } from "./harness";
+import { api as harnessApi, createProjectClearOfSchedule, skipWithoutVictoriaMetrics, startVictoriaMetrics, startWorker, type VictoriaMetrics, type Worker } from "./harness";
 
 const DASHBOARD_FILE = path.join(import.meta.dirname, "..", "..", "dashboards", "grafana-metrics-export.json");
 const DATASOURCE = { type: "prometheus", uid: "${DS_PROMETHEUS}" };
@@ -242,9 +242,7 @@ describe.skipIf(skipWithoutVictoriaMetrics())("every dashboard query against Vic
   beforeAll(async () => {
     // An hour between scheduled pushes: only the flushes below push.
     [vm, worker] = await Promise.all([startVictoriaMetrics(), startWorker({ vars: { EXPORT_INTERVAL_SECONDS: "3600" } })]);
-    const project = await api("POST", "/v1/projects", worker.adminToken, { name: "dashboard" });
-    expect(project.status).toBe(201);
-    projectId = project.body.project_id;
+    projectId = await createProjectClearOfSchedule(worker, "dashboard", { intervalSeconds: 3600, clearMs: 10 * 60_000 });
     const key = await api("POST", `/v1/projects/${projectId}/keys`, worker.adminToken, {});
     expect(key.status).toBe(201);
     projectKey = key.body.key;

@@ -11,7 +11,7 @@ import path from "node:path";
 import { gzipSync } from "node:zlib";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startReceiver, type Receiver } from "../receiver/receiver";
-import { api, peakRssBytes, startWorker, type Worker } from "./harness";
+import { api, createProjectClearOfSchedule, peakRssBytes, startWorker, type Worker } from "./harness";
 
 const MIB = 1024 * 1024;
 
@@ -81,7 +81,8 @@ describe("Send now under the default limit (EXPORT_FLUSHES_PER_MINUTE = 6)", () 
     const receiver = await startReceiver();
     try {
       const ns = "send-now";
-      const projectId = (await api(worker, "POST", "/v1/projects", worker.adminToken, { name: "send-now" })).body.project_id;
+      // The default 60 s interval: a scheduled push inside this test would be a second request.
+      const projectId = await createProjectClearOfSchedule(worker, "send-now", { intervalSeconds: 60, clearMs: 25_000 });
       const key = (await api(worker, "POST", `/v1/projects/${projectId}/keys`, worker.adminToken, {})).body.key;
       const ingest = (await api(worker, "POST", "/v1/ingest-keys", worker.adminToken, { host_id: "send-now-host" })).body.key;
       expect((await api(worker, "PUT", `/v1/projects/${projectId}/metrics-export`, key, { endpoint: `http://127.0.0.1:${receiver.port}/r/${ns}` })).status).toBe(200);
@@ -110,6 +111,8 @@ describe("ALLOW_PRIVATE_ENDPOINTS switched off after a private endpoint was save
   const vars = {
     ADMIN_TOKEN: `e2e-${randomBytes(16).toString("hex")}`,
     HEADER_ENCRYPTION_KEY: randomBytes(32).toString("base64"),
+    // Only the pushes asked for below: a scheduled one would add a failure the assertions do not expect.
+    EXPORT_INTERVAL_SECONDS: "3600",
   };
   let state: string;
   let receiver: Receiver;
@@ -123,7 +126,7 @@ describe("ALLOW_PRIVATE_ENDPOINTS switched off after a private endpoint was save
     receiver = await startReceiver();
     const before = await startWorker({ vars: { ...vars, ALLOW_PRIVATE_ENDPOINTS: "true" }, state });
     try {
-      projectId = (await api(before, "POST", "/v1/projects", vars.ADMIN_TOKEN, { name: "private" })).body.project_id;
+      projectId = await createProjectClearOfSchedule(before, "private", { intervalSeconds: 3600, clearMs: 10 * 60_000 });
       projectKey = (await api(before, "POST", `/v1/projects/${projectId}/keys`, vars.ADMIN_TOKEN, {})).body.key;
       const put = await api(before, "PUT", `/v1/projects/${projectId}/metrics-export`, projectKey, {
         endpoint: `http://127.0.0.1:${receiver.port}/r/${namespace}`,

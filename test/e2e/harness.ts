@@ -15,6 +15,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from "n
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import path from "node:path";
+import { nextPushAt } from "../../src/export/schedule";
 
 const PROJECT_DIR = path.resolve(import.meta.dirname, "../..");
 const VICTORIA_METRICS_SCRIPT = path.join(PROJECT_DIR, "scripts/victoria-metrics.sh");
@@ -427,6 +428,28 @@ export async function api(worker: { url: string }, method: string, route: string
   const text = await response.text();
   // eslint-disable-next-line @typescript-eslint/no-explicit-any
   return { status: response.status, body: (text ? JSON.parse(text) : undefined) as any };
+}
+
+/**
+ * Creates a project whose first scheduled push is at least `clearMs` away. A project pushes at a
+ * stable offset within the interval (src/export/schedule.ts), derived from its random id: a test that
+ * counts requests or samples would otherwise see an extra scheduled push whenever the offset happened
+ * to fall inside the test (CI once saw one in a 2-second window of a 60-second interval).
+ */
+export async function createProjectClearOfSchedule(
+  worker: Worker,
+  name: string,
+  options: { intervalSeconds: number; clearMs: number },
+): Promise<string> {
+  const intervalMs = options.intervalSeconds * 1000;
+  if (options.clearMs >= intervalMs / 2) throw new Error("createProjectClearOfSchedule: clearMs must be under half the interval");
+  for (let attempt = 0; attempt < 50; attempt++) {
+    const created = await api(worker, "POST", "/v1/projects", worker.adminToken, { name });
+    if (created.status !== 201) throw new Error(`POST /v1/projects answered ${created.status}`);
+    const projectId = created.body.project_id as string;
+    if (nextPushAt(projectId, intervalMs, Date.now()) - Date.now() >= options.clearMs) return projectId;
+  }
+  throw new Error("createProjectClearOfSchedule: no project id clear of the schedule in 50 tries");
 }
 
 function wranglerEnv(): NodeJS.ProcessEnv {

@@ -3,7 +3,7 @@
  * example query of the product guide, each asserted against values computed from what was posted.
  */
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { api as harnessApi, skipWithoutVictoriaMetrics, startVictoriaMetrics, startWorker, type VictoriaMetrics, type Worker } from "./harness";
+import { api as harnessApi, createProjectClearOfSchedule, skipWithoutVictoriaMetrics, startVictoriaMetrics, startWorker, type VictoriaMetrics, type Worker } from "./harness";
 
 const BOUNDS = [5, 10, 25, 50, 100, 250, 500, 1000, 2500, 5000, 10000, 30000, 60000, 120000, 300000, 600000];
 const SERIES = [
@@ -170,9 +170,7 @@ describe.skipIf(skipWithoutVictoriaMetrics())("export to VictoriaMetrics, querie
     // An hour between scheduled pushes: a push at the project's slot between the two flushes below would
     // add a third sample that the exact assertions do not expect (the schedule has its own test).
     [vm, worker] = await Promise.all([startVictoriaMetrics(), startWorker({ vars: { EXPORT_INTERVAL_SECONDS: "3600" } })]);
-    const project = await api("POST", "/v1/projects", worker.adminToken, { name: "e2e" });
-    expect(project.status).toBe(201);
-    projectId = project.body.project_id;
+    projectId = await createProjectClearOfSchedule(worker, "e2e", { intervalSeconds: 3600, clearMs: 10 * 60_000 });
     projectKey = (await api("POST", `/v1/projects/${projectId}/keys`, worker.adminToken, {})).body.key;
     for (let i = 1; i <= 3; i++) {
       const hostId = `gpu-host-${i}`;
