@@ -2,9 +2,10 @@
  * The project's audit log (table `audit_log`, migration 6): who changed which export or notification
  * setting, when, what (src/audit/changes.ts: old and new values of non-secret fields, "value replaced"
  * for secrets, never a value) and the outcome. Appended in the same transaction as the change it
- * records; kept 90 days and at most MAX_AUDIT_ENTRIES rows (the oldest go first).
+ * records; kept 90 days and at most MAX_AUDIT_ENTRIES rows (the oldest go first), each entry's
+ * changes at most MAX_AUDIT_CHANGES_BYTES (larger values are replaced by their size).
  */
-import { AUDIT_RETENTION_MS, MAX_AUDIT_ENTRIES, type Actor, type AuditAction, type AuditEntry, type FieldChange } from "../src/audit/changes";
+import { AUDIT_RETENTION_MS, boundChanges, MAX_AUDIT_ENTRIES, type Actor, type AuditAction, type AuditEntry, type FieldChange } from "../src/audit/changes";
 
 export interface AuditRecord {
   actor: Actor;
@@ -39,7 +40,7 @@ export class AuditLog {
       record.target.kind,
       record.target.id,
       record.target.name,
-      JSON.stringify(record.changes),
+      JSON.stringify(boundChanges(record.changes)),
       record.outcome,
     );
     // Bounded: beyond the cap the oldest entry goes (one row per append at most, by primary key).
@@ -63,6 +64,20 @@ export class AuditLog {
       }),
     );
     return { entries, next_before: rows.length > limit ? entries.at(-1)!.id : null };
+  }
+
+  /** Whether the log holds an entry of `action` on the target with this id. */
+  holds(action: AuditAction, targetId: string): boolean {
+    return this.sql.exec("SELECT 1 FROM audit_log WHERE action = ? AND target_id = ? LIMIT 1", action, targetId).toArray().length > 0;
+  }
+
+  /**
+   * Whether entries older than 90 days exist: one row read (the oldest, by primary key), so that
+   * housekeeping every minute neither scans the log nor opens a transaction for nothing.
+   */
+  hasExpired(nowMs: number): boolean {
+    const oldest = this.sql.exec<{ at: number }>("SELECT at FROM audit_log ORDER BY seq LIMIT 1").toArray()[0];
+    return oldest !== undefined && oldest.at < nowMs - AUDIT_RETENTION_MS;
   }
 
   /** Housekeeping: entries older than 90 days. */

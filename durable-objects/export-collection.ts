@@ -69,7 +69,7 @@ export class ExportCollection {
         settings: () => this.d.settings(),
         write: (category, writes) => this.d.write(category, writes),
         ended: (keys) => this.d.deleteSeries(keys),
-        storing: (exportId, before, after) => this.d.statusStored(exportId, this.d.store.config(exportId)?.name ?? exportId, before, after),
+        storing: (exportId, exportName, before, after) => this.d.statusStored(exportId, exportName, before, after),
         recorded: (exportId, before, after) => this.#recorded(exportId, before, after),
       });
       this.slots.set(id, slot);

@@ -27,7 +27,7 @@ export interface SlotDeps {
   settings: () => Settings;
   write: <T>(category: WriteCategory, writes: () => T) => T;
   ended: (keys: string[]) => void;
-  storing: (exportId: string, before: ExportStatus, after: ExportStatus) => void;
+  storing: (exportId: string, exportName: string, before: ExportStatus, after: ExportStatus) => void;
   recorded: (exportId: string, before: ExportStatus, after: ExportStatus) => Promise<void>;
 }
 
@@ -60,7 +60,7 @@ export class ExportSlot {
       settings: deps.settings,
       write: deps.write,
       ended: deps.ended,
-      storing: (before, after) => deps.storing(id, before, after),
+      storing: (config, before, after) => deps.storing(id, config.name, before, after),
       recorded: (before, after) => deps.recorded(id, before, after),
     });
   }

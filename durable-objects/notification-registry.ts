@@ -9,7 +9,7 @@ import type { HeaderCipher, SealedValue } from "../src/crypto/header-crypto";
 import { failure, type Result } from "../src/errors";
 import { EVENT_TYPES, type NotificationEventType } from "../src/notifications/events";
 import { generateSecret } from "../src/notifications/signature";
-import type { NotificationCreate, NotificationPatch } from "../src/validation/notifications";
+import { notificationNotFound, type NotificationCreate, type NotificationPatch } from "../src/validation/notifications";
 import type { AuditRecord } from "./audit-log";
 
 export const MAX_NOTIFICATIONS = 3;
@@ -72,7 +72,7 @@ export interface RegistryDeps {
 }
 
 const nameTaken = (name: string) => failure(409, "notification_name_taken", `name: another webhook of this project is already called "${name}"; choose another name.`);
-export const notFound = (id: string) => failure(404, "notification_not_found", `Notification "${id.slice(0, 80)}" does not exist in this project; GET …/notifications lists them.`);
+export const notFound = notificationNotFound;
 const bytes = (b: ArrayBuffer | Uint8Array) => (b instanceof Uint8Array ? b : new Uint8Array(b));
 
 function newNotificationId(): string {

@@ -10,10 +10,10 @@ import type { Result } from "../src/errors";
 import type { ExportStatus } from "../src/export/status";
 import { classifyDelivery, retryAt } from "../src/notifications/delivery-policy";
 import { decide, exportEvents, INITIAL_RUN_STATE, type NotificationEventType, type RunState } from "../src/notifications/events";
-import { jsonBody, slackBody, type NotificationEvent } from "../src/notifications/payload";
+import { iso, jsonBody, slackBody, type NotificationEvent } from "../src/notifications/payload";
 import { IDEMPOTENCY_HEADER, signatureHeader, SIGNATURE_HEADER } from "../src/notifications/signature";
 import type { Settings } from "../src/settings";
-import { checkEndpoint } from "../src/validation/endpoint";
+import { webhookUrlProblem } from "../src/validation/notifications";
 import { notFound, type LastDelivery, type NotificationRegistry, type NotificationRow } from "./notification-registry";
 
 interface OutboxRow extends Record<string, SqlStorageValue> {
@@ -35,10 +35,33 @@ export interface NotifierDeps {
   write: <T>(writes: () => T) => T;
 }
 
-const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-
 function newEventId(): string {
   return `evt_${crypto.randomUUID().replace(/-/g, "")}`;
+}
+
+/** What one attempt came back with. */
+interface Attempt {
+  outcome: "delivered" | "retry" | "give_up";
+  status: number | null;
+  error: string | null;
+  retryAfter: string | null;
+  latencyMs: number;
+}
+
+/** A webhook's last delivery after an attempt (`next`: when it is tried again; null: not again). */
+function lastDelivery(event: NotificationEvent, attempt: Attempt, attempts: number, next: number | null, nowMs: number): LastDelivery {
+  const ok = attempt.outcome === "delivered";
+  return {
+    at: new Date(nowMs).toISOString(),
+    event_id: event.id,
+    type: event.type,
+    ok,
+    http_status: attempt.status,
+    attempts,
+    error: attempt.error,
+    state: ok ? "delivered" : next !== null ? "retrying" : "gave up",
+    next_attempt_at: iso(next),
+  };
 }
 
 export class Notifier {
@@ -84,12 +107,10 @@ export class Notifier {
   }
 
   #runState(notificationId: string, exportId: string): RunState {
-    // State from before the export was created belongs to a deleted export that had the same id
-    // (a project's first export is always "default"): a new export starts with none.
+    // Deleted with the export (store.deleteExport): a new export with the same id starts with none.
     const row = this.d.sql
       .exec<{ failing_sent_at: number | null; silenced: number }>(
-        "SELECT r.failing_sent_at, r.silenced FROM notification_runs r LEFT JOIN export_config c ON c.export_id = r.export_id " +
-          "WHERE r.notification_id = ? AND r.export_id = ? AND (c.created_at IS NULL OR r.failing_sent_at IS NULL OR r.failing_sent_at >= c.created_at)",
+        "SELECT failing_sent_at, silenced FROM notification_runs WHERE notification_id = ? AND export_id = ?",
         notificationId,
         exportId,
       )
@@ -148,26 +169,14 @@ export class Notifier {
       const attempt = await this.#attempt(r, event);
       const attempts = o.attempts + 1;
       const nowMs = Date.now();
-      const verdict = attempt.outcome;
-      const next = verdict === "retry" ? retryAt(o.created_at, attempts, this.d.settings().notificationRetryBaseMs, nowMs, attempt.retryAfter) : null;
-      const state: LastDelivery["state"] = verdict === "delivered" ? "delivered" : next !== null ? "retrying" : "gave up";
-      const last: LastDelivery = {
-        at: new Date(nowMs).toISOString(),
-        event_id: event.id,
-        type: event.type,
-        ok: verdict === "delivered",
-        http_status: attempt.status,
-        attempts,
-        error: attempt.error,
-        state,
-        next_attempt_at: iso(next),
-      };
+      const next = attempt.outcome === "retry" ? retryAt(o.created_at, attempts, this.d.settings().notificationRetryBaseMs, nowMs, attempt.retryAfter) : null;
+      const last = lastDelivery(event, attempt, attempts, next, nowMs);
       this.d.write(() => {
         if (next === null) this.d.sql.exec("DELETE FROM notification_outbox WHERE notification_id = ? AND event_id = ?", o.notification_id, o.event_id);
         else this.d.sql.exec("UPDATE notification_outbox SET attempts = ?, next_attempt_at = ? WHERE notification_id = ? AND event_id = ?", attempts, next, o.notification_id, o.event_id);
         this.d.registry.setLastDelivery(o.notification_id, last);
       });
-      if (state === "gave up") {
+      if (last.state === "gave up") {
         console.warn(JSON.stringify({ event: "notification_gave_up", project_id: this.d.projectId(), notification_id: o.notification_id, event_id: event.id, attempts }));
       }
     } finally {
@@ -176,12 +185,12 @@ export class Notifier {
   }
 
   /** One POST of `event` to the webhook (redirects are not followed; the URL is never in the error). */
-  async #attempt(r: NotificationRow, event: NotificationEvent): Promise<{ outcome: "delivered" | "retry" | "give_up"; status: number | null; error: string | null; retryAfter: string | null; latencyMs: number }> {
+  async #attempt(r: NotificationRow, event: NotificationEvent): Promise<Attempt> {
     const started = Date.now();
     const opened = await this.d.registry.open(r);
     if (!opened.ok) return { outcome: "give_up", status: null, error: opened.message, retryAfter: null, latencyMs: 0 };
-    const check = checkEndpoint(opened.url, this.d.settings().allowPrivateEndpoints);
-    if (!check.ok) return { outcome: "give_up", status: null, error: `the webhook URL is not allowed here: it ${check.message}`, retryAfter: null, latencyMs: 0 };
+    const problem = webhookUrlProblem(opened.url, this.d.settings().allowPrivateEndpoints);
+    if (problem !== null) return { outcome: "give_up", status: null, error: `the webhook URL is not allowed here: it ${problem}`, retryAfter: null, latencyMs: 0 };
     const body = r.format === "slack" ? slackBody(event) : jsonBody(event);
     const headers: Record<string, string> = { "Content-Type": "application/json", "User-Agent": "metrics-export-notifier/1", [IDEMPOTENCY_HEADER]: event.id };
     if (r.format === "json") headers[SIGNATURE_HEADER] = await signatureHeader(opened.secret, Math.floor(Date.now() / 1000), body);
@@ -224,17 +233,7 @@ export class Notifier {
     };
     const event = this.#event("export.paused", "test-export", "Test export", sample, Date.now(), true);
     const attempt = await this.#attempt(r, event);
-    const last: LastDelivery = {
-      at: new Date().toISOString(),
-      event_id: event.id,
-      type: event.type,
-      ok: attempt.outcome === "delivered",
-      http_status: attempt.status,
-      attempts: 1,
-      error: attempt.error,
-      state: attempt.outcome === "delivered" ? "delivered" : "gave up",
-      next_attempt_at: null,
-    };
+    const last = lastDelivery(event, attempt, 1, null, Date.now());
     this.d.write(() => this.d.registry.setLastDelivery(id, last));
     return { ok: true, value: { ok: last.ok, event_id: event.id, http_status: attempt.status, latency_ms: attempt.latencyMs, message: attempt.error } };
   }

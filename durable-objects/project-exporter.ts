@@ -2,7 +2,9 @@
  * One ProjectExporter per project (addressed by project id). It wires the pieces to storage, the
  * alarm and RPC: aggregation.ts (ingest, compaction), one ExportSlot per export (export-slot.ts:
  * pusher, credentials, delta journal), export-saves.ts and src/export/config.ts (what a save
- * leaves), src/export/connection-test.ts. The logic itself lives in those modules and in src/.
+ * leaves), src/export/connection-test.ts, alarm-schedule.ts (when the alarm comes and what it starts),
+ * notification-registry.ts and notifier.ts (webhooks and their deliveries), audit-log.ts. The logic
+ * itself lives in those modules and in src/.
  *
  * RPC methods that act on one export take `ref`: an export id, or null for the project's first
  * export (the singular `…/metrics-export` routes).
@@ -12,14 +14,13 @@ import type { PackedSamples } from "../src/aggregation/packed-samples";
 import { reportRetentionMs } from "../src/aggregation/gauges";
 import { HeaderCipher } from "../src/crypto/header-crypto";
 import { failed, type Result } from "../src/errors";
-import { nextPushAt } from "../src/export/schedule";
-import type { StoredConfig } from "../src/export/status";
 import type { ExportView } from "../src/export/view";
 import { settingsOf, type RawEnv, type Settings } from "../src/settings";
 import type { ConnectionTestInput, ExportConfigPatch, ExportConfigPut } from "../src/validation/export-config";
 import type { Actor } from "../src/audit/changes";
 import type { NotificationCreate, NotificationPatch } from "../src/validation/notifications";
 import { AggregateStore } from "./aggregate-store";
+import { AlarmSchedule } from "./alarm-schedule";
 import { AuditLog, type AuditRecord } from "./audit-log";
 import { NotificationRegistry, type NotificationView } from "./notification-registry";
 import { Notifier } from "./notifier";
@@ -28,7 +29,6 @@ import { EndingSeries } from "./ending-series";
 import { ExportActions } from "./export-actions";
 import { ExportCollection } from "./export-collection";
 import { exportNotFound } from "./export-saves";
-import type { ExportSlot } from "./export-slot";
 import { FIRST_EXPORT_ID } from "./legacy-v3";
 import { DEFAULT_PREVIEW_SERIES } from "./pusher";
 import { RowMeter, type WriteCategory } from "./row-meter";
@@ -47,14 +47,7 @@ export const MAX_SERIES_PER_PROJECT = 2000;
 /** Batches are remembered (idempotency) for at least an hour. */
 export const BATCH_RETENTION_MS = 65 * 60_000;
 const HOUSEKEEPING_EVERY_MS = 60_000;
-/**
- * While nothing is pushed (export disabled, paused or not configured), the alarm still comes at
- * least this often for housekeeping: compaction, expiry, and re-sealing header values after a key
- * rotation (README "Rotating the encryption key").
- */
-export const IDLE_HOUSEKEEPING_MS = 60 * 60_000;
-/** A running push's watchdog alarm, in request timeouts (a push of one request and its retries takes at most about 4). */
-const PUSH_WATCHDOG_TIMEOUTS = 5;
+export { IDLE_HOUSEKEEPING_MS } from "./alarm-schedule";
 
 
 /** The object reads its settings from the raw env, and writes the operator overview to D1. */
@@ -75,8 +68,7 @@ export class ProjectExporter extends DurableObject<ExporterEnv> {
   #cipher: Promise<HeaderCipher> | null = null;
   #actions: ExportActions;
   #lastHousekeepingMs = 0;
-  /** The alarm this instance last set (null: none, or not known since it started). */
-  #alarmAt: number | null = null;
+  #schedule: AlarmSchedule;
 
   constructor(ctx: DurableObjectState, env: ExporterEnv) {
     super(ctx, env);
@@ -90,7 +82,7 @@ export class ProjectExporter extends DurableObject<ExporterEnv> {
       cipher: () => this.#cipherFor(this.#projectId!),
       write: (writes) => this.#write("config", writes),
       audit: (record) => this.#audit.append(record, Date.now()),
-      syncAlarm: () => this.#syncAlarm(),
+      syncAlarm: () => this.#schedule.sync(),
     });
     this.#notifier = new Notifier({
       sql,
@@ -112,10 +104,10 @@ export class ProjectExporter extends DurableObject<ExporterEnv> {
       db: () => this.env.DB,
       write: (category, writes) => this.#write(category, writes),
       deleteSeries: (keys) => this.#expiry.delete(keys),
-      syncAlarm: () => this.#syncAlarm(),
+      syncAlarm: () => this.#schedule.sync(),
       statusStored: (exportId, exportName, before, after) => {
         // In the push's transaction; deliveries start once it has committed.
-        if (this.#notifier.enqueue(exportId, exportName, before, after, Date.now())) setTimeout(() => void this.#deliverNotifications(), 0);
+        if (this.#notifier.enqueue(exportId, exportName, before, after, Date.now())) setTimeout(() => void this.#schedule.deliverNotifications(this.#projectId), 0);
       },
       audit: (record) => this.#audit.append(record, Date.now()),
     });
@@ -127,7 +119,17 @@ export class ProjectExporter extends DurableObject<ExporterEnv> {
       settings: () => this.#settings,
       write: (writes) => this.#write("housekeeping", writes),
     });
-    this.#actions = new ExportActions({ exports: this.#exports, store: this.#store, settings: () => this.#settings, syncAlarm: () => this.#syncAlarm() });
+    this.#schedule = new AlarmSchedule({
+      storage: ctx.storage,
+      store: this.#store,
+      exports: this.#exports,
+      notifier: this.#notifier,
+      settings: () => this.#settings,
+      holdsState: () => this.#aggregation.holdsState(),
+      lastHousekeepingMs: () => this.#lastHousekeepingMs,
+      write: (category, writes) => this.#write(category, writes),
+    });
+    this.#actions = new ExportActions({ exports: this.#exports, store: this.#store, settings: () => this.#settings, syncAlarm: () => this.#schedule.sync() });
     void ctx.blockConcurrencyWhile(async () => {
       migrate(ctx.storage);
       this.#projectId = this.#store.meta("project_id");
@@ -185,7 +187,7 @@ export class ProjectExporter extends DurableObject<ExporterEnv> {
     if (!result.duplicate) this.#expiry.revive(nowMs);
     if (this.#aggregation.compactionDue) this.#aggregation.compact();
     // The first write of an object that has no alarm yet brings the idle housekeeping alarm.
-    if (this.#alarmAt === null) void this.#syncAlarm().catch(() => {});
+    if (this.#schedule.alarmAt === null) void this.#schedule.sync().catch(() => {});
     return result;
   }
 
@@ -206,7 +208,7 @@ export class ProjectExporter extends DurableObject<ExporterEnv> {
     this.#aggregation.compact();
     this.#aggregation.expire(nowMs - BATCH_RETENTION_MS, nowMs - reportRetentionMs(this.#settings.exportIntervalMs));
     this.#expiry.expire(nowMs);
-    this.#write("housekeeping", () => this.#audit.expire(nowMs));
+    if (this.#audit.hasExpired(nowMs)) this.#write("housekeeping", () => this.#audit.expire(nowMs));
   }
 
   // --- export configuration (export-collection.ts) ----------------------------------------------
@@ -295,61 +297,21 @@ export class ProjectExporter extends DurableObject<ExporterEnv> {
     return this.#audit.page(limit, before);
   }
 
-  /** An audit entry from outside the object (project keys created or revoked by the admin routes). */
-  recordAudit(projectId: string, record: AuditRecord): void {
+  /**
+   * An audit entry from outside the object (project keys created or revoked by the admin routes);
+   * `unlessRecorded`: not when the log holds an entry of the same action on the same target.
+   */
+  recordAudit(projectId: string, record: AuditRecord, options: { unlessRecorded?: boolean } = {}): void {
     this.#bind(projectId);
+    if (options.unlessRecorded && this.#audit.holds(record.action, record.target.id)) return;
     this.#write("config", () => this.#audit.append(record, Date.now()));
   }
 
-  async #deliverNotifications(): Promise<void> {
-    try {
-      await this.#notifier.deliverDue();
-    } catch (err) {
-      console.error(JSON.stringify({ event: "notification_delivery_failed", project_id: this.#projectId, error: err instanceof Error ? err.name : "unknown" }));
-    }
-    await this.#syncAlarm();
-  }
-
-  // --- the alarm and pushes ----------------------------------------------------------------------
-
-  /**
-   * When export `id` pushes next (null: it does not: disabled or paused). While its push runs, a
-   * watchdog time instead: should the object die mid-push, that alarm pushes again (a push that
-   * ends normally sets the next slot, and one still running when the watchdog fires is left alone).
-   */
-  #dueAt(id: string, config: StoredConfig): number | null {
-    const status = this.#store.status(id);
-    if (!config.enabled || status.pausedAt !== null) return null;
-    if (this.#exports.slot(id).pusher.running) return Date.now() + PUSH_WATCHDOG_TIMEOUTS * this.#settings.requestTimeoutMs;
-    return status.nextPushAt ?? Date.now();
-  }
-
-  /**
-   * The earliest due export's next push; otherwise, while the object holds anything, the next idle
-   * housekeeping (every push housekeeps too, and the interval is at most an hour).
-   */
-  async #syncAlarm(): Promise<void> {
-    const exports = this.#store.exports();
-    const due = exports.map((e) => this.#dueAt(e.id, e.config)).filter((at): at is number => at !== null);
-    const delivery = this.#notifier.nextDueAt();
-    if (delivery !== null) due.push(delivery);
-    const holdsState = exports.length > 0 || this.#aggregation.holdsState();
-    const housekeptAt = this.#lastHousekeepingMs > 0 ? this.#lastHousekeepingMs : Date.now();
-    const at = due.length > 0 ? Math.min(...due) : holdsState ? housekeptAt + IDLE_HOUSEKEEPING_MS : null;
-    if (at === null) {
-      await this.ctx.storage.deleteAlarm();
-      this.#alarmAt = null;
-      return;
-    }
-    if ((await this.ctx.storage.getAlarm()) !== at) await this.ctx.storage.setAlarm(at);
-    this.#alarmAt = at;
-  }
+  // --- the alarm (alarm-schedule.ts) --------------------------------------------------------------
 
   /**
    * Idempotent: whatever woke it, it housekeeps (re-sealing header values too) and starts the push
-   * of every export whose time has come, each on its own. It waits for them only until another
-   * export is due, so a slow or failing export (timeouts, Retry-After) never holds another's push:
-   * the next alarm fires on time while the slow push goes on.
+   * of every export whose time has come and the due notification deliveries (alarm-schedule.ts).
    */
   override async alarm(): Promise<void> {
     const projectId = this.#projectId;
@@ -362,41 +324,7 @@ export class ProjectExporter extends DurableObject<ExporterEnv> {
     } catch (err) {
       console.error(JSON.stringify({ event: "housekeeping_failed", project_id: projectId, error: err instanceof Error ? err.name : "unknown" }));
     }
-    const started = this.#store
-      .exports()
-      .filter((e) => {
-        const at = this.#dueAt(e.id, e.config);
-        return at !== null && nowMs >= at && !this.#exports.slot(e.id).pusher.running;
-      })
-      .map((e) => this.#scheduledPush(projectId, this.#exports.slot(e.id)));
-    const delivery = this.#notifier.nextDueAt();
-    if (delivery !== null && delivery <= nowMs) started.push(this.#deliverNotifications());
-    await this.#syncAlarm();
-    if (started.length === 0) return;
-    const next = this.#alarmAt;
-    let timer: ReturnType<typeof setTimeout> | undefined;
-    const untilNext = new Promise<void>((resolve) => {
-      if (next !== null) timer = setTimeout(resolve, Math.max(0, next - Date.now()));
-    });
-    await Promise.race([Promise.allSettled(started), untilNext]);
-    clearTimeout(timer);
-  }
-
-  async #scheduledPush(projectId: string, slot: ExportSlot): Promise<void> {
-    const next = () => nextPushAt(slot.scheduleKey(projectId), this.#settings.exportIntervalMs, Date.now());
-    try {
-      // The push stores the next slot with its outcome (one row).
-      await slot.pusher.push(projectId, next);
-    } catch (err) {
-      console.error(JSON.stringify({ event: "push_crashed", project_id: projectId, export_id: slot.id, error: err instanceof Error ? err.name : "unknown" }));
-    } finally {
-      // Unless it did not get that far (nothing to send, abandoned, crashed, or it joined another push).
-      const after = this.#store.config(slot.id) === null ? null : this.#store.status(slot.id);
-      if (after !== null && (after.nextPushAt === null || after.nextPushAt <= Date.now())) {
-        this.#write("push", () => this.#store.saveStatus(slot.id, { ...after, nextPushAt: next() }));
-      }
-      await this.#syncAlarm();
-    }
+    await this.#schedule.runDue(projectId, nowMs);
   }
 
   /**

@@ -46,7 +46,7 @@ export interface PusherDeps {
   /** Ended series every export has delivered the end of: delete them. */
   ended: (keys: string[]) => void;
   /** Inside the transaction that stores a push's outcome: what else that outcome writes (notifications). */
-  storing: (before: ExportStatus, after: ExportStatus) => void;
+  storing: (config: StoredConfig, before: ExportStatus, after: ExportStatus) => void;
   /** A push's outcome was stored (the status before and after). */
   recorded: (before: ExportStatus, after: ExportStatus) => Promise<void>;
 }
@@ -201,7 +201,7 @@ export class Pusher {
     this.deps.write("push", () => {
       store.saveStatus(id, status);
       if (learnt !== undefined && learnt !== config.bodyLimitBytes) store.saveConfig(id, { ...config, bodyLimitBytes: learnt });
-      this.deps.storing(before, status);
+      this.deps.storing(config, before, status);
     });
     this.lastPush = {
       series: distinctSeries(batch.series),

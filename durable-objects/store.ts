@@ -85,6 +85,8 @@ export class ProjectStore {
     this.sql.exec("DELETE FROM export_config WHERE export_id = ?", exportId);
     this.sql.exec("DELETE FROM export_headers WHERE export_id = ?", exportId);
     this.sql.exec("DELETE FROM export_status WHERE export_id = ?", exportId);
+    // Notification quiet-period state of this export (a new export with the same id starts afresh).
+    this.sql.exec("DELETE FROM notification_runs WHERE export_id = ?", exportId);
   }
 
   headers(exportId: string): SealedHeader[] {

@@ -12,6 +12,11 @@ import type { StoredConfig } from "../export/status";
 export const MAX_AUDIT_ENTRIES = 1000;
 /** Entries older than this are dropped. */
 export const AUDIT_RETENTION_MS = 90 * 24 * 60 * 60 * 1000;
+/**
+ * At most this many bytes of changes (as JSON) per entry: with MAX_AUDIT_ENTRIES, a project's log
+ * stays under ~16 MiB whatever the bodies held (filters alone may be ~33 KB, old and new twice that).
+ */
+export const MAX_AUDIT_CHANGES_BYTES = 16 * 1024;
 
 /**
  * One field's difference. Non-secret fields: `field`, `old` (absent on creation) and `new`.
@@ -46,6 +51,29 @@ export interface AuditEntry {
   target: { kind: "export" | "notification" | "key"; id: string; name: string | null };
   changes: FieldChange[];
   outcome: string;
+}
+
+const utf8 = new TextEncoder();
+const jsonBytes = (value: unknown): number => utf8.encode(JSON.stringify(value) ?? "null").byteLength;
+
+/**
+ * Changes that fit MAX_AUDIT_CHANGES_BYTES: while they do not, the largest remaining old or new value
+ * is replaced by `"[omitted: N bytes]"` (the entry still says which field changed, and from/to what
+ * when the values are small). Header and secret entries carry no values and always stay.
+ */
+export function boundChanges(changes: readonly FieldChange[], maxBytes = MAX_AUDIT_CHANGES_BYTES): FieldChange[] {
+  const bounded = changes.map((c) => ({ ...c }));
+  let total = jsonBytes(bounded);
+  const values = bounded
+    .flatMap((c) => (["old", "new"] as const).filter((side) => side in c).map((side) => ({ c, side, bytes: jsonBytes(c[side]) })))
+    .sort((a, b) => b.bytes - a.bytes);
+  for (const v of values) {
+    if (total <= maxBytes) break;
+    const marker = `[omitted: ${v.bytes} bytes]`;
+    v.c[v.side] = marker;
+    total += jsonBytes(marker) - v.bytes;
+  }
+  return bounded;
 }
 
 /** "admin", `key "<name>" (<key_id>)`, or `key <key_id>` for a key without a name. */

@@ -51,15 +51,18 @@ export const INITIAL_RUN_STATE: Readonly<RunState> = Object.freeze({ failingSent
 /**
  * Whether to send `type` now, and the state after it. Failures are announced at most once per
  * `quietMs` (0: no quiet period); a held-back failure's recovery is held back as well (nobody was
- * told it failed); a pause is always sent because it needs action.
+ * told it failed). A pause and unreadable credentials are always sent: both need someone to act
+ * (neither goes away by itself), and credentials become unreadable only once per run. Unreadable
+ * credentials start the quiet period like a failure, so an `export.failing` right after is held back.
  */
 export function decide(type: NotificationEventType, state: RunState, nowMs: number, quietMs: number): { send: boolean; state: RunState } {
   switch (type) {
     case "export.failing":
-    case "export.credentials_unreadable":
       if (state.failingSentAt !== null && quietMs > 0 && nowMs - state.failingSentAt < quietMs) {
         return { send: false, state: { ...state, silenced: true } };
       }
+      return { send: true, state: { failingSentAt: nowMs, silenced: false } };
+    case "export.credentials_unreadable":
       return { send: true, state: { failingSentAt: nowMs, silenced: false } };
     case "export.paused":
       return { send: true, state: { ...state, silenced: false } };

@@ -41,7 +41,8 @@ export interface NotificationJson {
   links: { metrics_export_page: string | null };
 }
 
-const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
+/** A time in ms as ISO 8601, null as null. */
+export const iso = (ms: number | null): string | null => (ms === null ? null : new Date(ms).toISOString());
 
 /** Control characters (line breaks included) become single spaces: one value stays on one line. */
 const oneLine = (s: string): string => s.replace(/[\u0000-\u001f\u007f]+/g, " ").trim();

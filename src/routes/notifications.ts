@@ -9,9 +9,8 @@ import { readJsonBody, readOptionalJsonBody } from "../body";
 import type { AppEnv } from "../context";
 import { ApiError, invalid, unwrap } from "../errors";
 import { findProject } from "../projects";
-import { checkEndpoint } from "../validation/endpoint";
 import { EmptyBody } from "../validation/export-config";
-import { NotificationCreate, NotificationPatch } from "../validation/notifications";
+import { NotificationCreate, notificationNotFound, NotificationPatch, webhookUrlProblem } from "../validation/notifications";
 import { zodToApiError } from "../validation/zod-error";
 import { MAX_CONFIG_BODY_BYTES, PROJECT_ID } from "./shared";
 
@@ -27,21 +26,13 @@ async function projectObject(c: Context<AppEnv>) {
     throw new ApiError(404, "project_not_found", `Project "${projectId}" does not exist.`);
   }
   const id = c.req.param("notification_id");
-  if (id !== undefined && !NOTIFICATION_ID.test(id)) {
-    throw new ApiError(404, "notification_not_found", `Notification "${id.slice(0, 80)}" does not exist in this project; GET …/notifications lists them.`);
-  }
+  if (id !== undefined && !NOTIFICATION_ID.test(id)) unwrap(notificationNotFound(id));
   return { projectId, id: id ?? "", actor, origin: new URL(c.req.url).origin, stub: c.env.PROJECTS.getByName(projectId) };
 }
 
-/**
- * Webhook URLs: the export endpoint rules (no user info, no private or special-purpose addresses
- * in production), and https only unless ALLOW_PRIVATE_ENDPOINTS (local development).
- */
 function checkWebhookUrl(c: Context<AppEnv>, url: string): void {
-  const allowPrivate = c.get("settings").allowPrivateEndpoints;
-  const check = checkEndpoint(url, allowPrivate);
-  if (!check.ok) throw invalid(`url: ${check.message}.`);
-  if (!allowPrivate && check.url.protocol !== "https:") throw invalid("url: must use https (webhook bodies and signatures must not travel in clear text).");
+  const problem = webhookUrlProblem(url, c.get("settings").allowPrivateEndpoints);
+  if (problem !== null) throw invalid(`url: ${problem}.`);
 }
 
 const base = "/v1/projects/:project_id/notifications";

@@ -70,13 +70,19 @@ projectRoutes.post("/v1/projects/:project_id/keys", async (c) => {
   )
     .bind(keyId, keyHash, projectId, parsed.data.name ?? "", new Date().toISOString())
     .run();
-  await c.env.PROJECTS.getByName(projectId).recordAudit(projectId, {
-    actor: { kind: "admin" },
-    action: "key.created",
-    target: { kind: "key", id: keyId, name: parsed.data.name ?? "" },
-    changes: [],
-    outcome: "created",
-  });
+  try {
+    await c.env.PROJECTS.getByName(projectId).recordAudit(projectId, {
+      actor: { kind: "admin" },
+      action: "key.created",
+      target: { kind: "key", id: keyId, name: parsed.data.name ?? "" },
+      changes: [],
+      outcome: "created",
+    });
+  } catch (error) {
+    // No key without its audit entry: the key (never shown) is taken back, and the caller sees a 500.
+    await c.env.DB.prepare("DELETE FROM api_keys WHERE key_id = ?").bind(keyId).run();
+    throw error;
+  }
   return c.json({ key_id: keyId, key, scope: "project", project_id: projectId }, 201);
 });
 
@@ -106,14 +112,14 @@ projectRoutes.delete("/v1/keys/:key_id", async (c) => {
     .run();
   forgetKeyHash(row.key_hash);
   await deleteKeySessions(c.env.DB, keyId);
-  if (row.project_id !== null && row.revoked_at === null) {
-    await c.env.PROJECTS.getByName(row.project_id).recordAudit(row.project_id, {
-      actor: { kind: "admin" },
-      action: "key.revoked",
-      target: { kind: "key", id: keyId, name: row.name },
-      changes: [],
-      outcome: "revoked",
-    });
+  if (row.project_id !== null) {
+    // Also when it was revoked already: a DELETE retried after the entry could not be written still
+    // leaves exactly one entry (the object skips it when the log holds one for this key).
+    await c.env.PROJECTS.getByName(row.project_id).recordAudit(
+      row.project_id,
+      { actor: { kind: "admin" }, action: "key.revoked", target: { kind: "key", id: keyId, name: row.name }, changes: [], outcome: "revoked" },
+      { unlessRecorded: true },
+    );
   }
   return c.body(null, 204);
 });

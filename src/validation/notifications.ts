@@ -1,6 +1,25 @@
-/** Request schemas of the notification webhook routes (POST, PATCH …/notifications). */
+/** Request schemas of the notification webhook routes (POST, PATCH …/notifications), and the webhook URL rule. */
 import { z } from "zod";
+import { failure } from "../errors";
 import { EVENT_TYPES, type NotificationEventType } from "../notifications/events";
+import { checkEndpoint } from "./endpoint";
+
+/**
+ * Webhook URLs: the export endpoint rules (no user info, no private or special-purpose addresses
+ * in production), and https only unless private endpoints are allowed (local development). Checked
+ * when a URL is saved and again before every delivery (a deployment may have changed its settings).
+ * Returns why the URL may not be used, or null.
+ */
+export function webhookUrlProblem(url: string, allowPrivate: boolean): string | null {
+  const check = checkEndpoint(url, allowPrivate);
+  if (!check.ok) return check.message;
+  if (!allowPrivate && check.url.protocol !== "https:") return "must use https (webhook bodies and signatures must not travel in clear text)";
+  return null;
+}
+
+/** The answer for a notification id the project does not have. */
+export const notificationNotFound = (id: string) =>
+  failure(404, "notification_not_found", `Notification "${id.slice(0, 80)}" does not exist in this project; GET …/notifications lists them.`);
 
 const NO_CONTROL_CHARACTERS = /^[^\x00-\x1f\x7f]*$/;
 

@@ -1,9 +1,11 @@
 import { describe, expect, it } from "vitest";
 import {
   AUDIT_RETENTION_MS,
+  boundChanges,
   describeActor,
   exportChanges,
   headerChangesFromInput,
+  MAX_AUDIT_CHANGES_BYTES,
   MAX_AUDIT_ENTRIES,
   notificationChanges,
   redactUrl,
@@ -284,10 +286,52 @@ describe("describeActor", () => {
   });
 });
 
-describe("constants", () => {
-  it("keeps 1000 entries for 90 days", () => {
-    expect(MAX_AUDIT_ENTRIES).toBe(1000);
-    expect(AUDIT_RETENTION_MS).toBe(7_776_000_000);
+describe("boundChanges", () => {
+  const bytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value)).byteLength;
+  const bigFilters = (tag: string) => ({
+    apps: { include: Array.from({ length: 64 }, (_, i) => `${tag}-app-${i}-`.padEnd(128, "x")) },
+    regions: { exclude: Array.from({ length: 64 }, (_, i) => `${tag}-region-${i}-`.padEnd(128, "y")) },
+  });
+
+  it("leaves changes that fit exactly as they are (a copy)", () => {
+    const changes = exportChanges(config(), config({ enabled: false, filters: { regions: { include: ["us-*"] } } }), { before: ["Authorization"], after: untouched(["Authorization"]) });
+    const bounded = boundChanges(changes);
+    expect(bounded).toEqual(changes);
+    expect(bounded).not.toBe(changes);
+  });
+
+  it("replaces the largest values by their size until the entry fits, keeping the small ones and every field", () => {
+    const before = config({ filters: bigFilters("old") });
+    const after = config({ filters: bigFilters("new"), endpoint: "https://other.example/otlp" });
+    const headers = { before: ["Authorization"], after: [{ name: "Authorization", replaced: true }] };
+    const changes = exportChanges(before, after, headers);
+    expect(bytes(changes)).toBeGreaterThan(MAX_AUDIT_CHANGES_BYTES);
+    const bounded = boundChanges(changes);
+    expect(bytes(bounded)).toBeLessThanOrEqual(MAX_AUDIT_CHANGES_BYTES);
+    expect(bounded.map((c) => c.field)).toEqual(changes.map((c) => c.field));
+    const filters = bounded.find((c) => c.field === "filters")!;
+    // Each side alone is ~17 KB: both go, each replaced by its exact size.
+    expect(filters.old).toBe(`[omitted: ${bytes(before.filters)} bytes]`);
+    expect(filters.new).toBe(`[omitted: ${bytes(after.filters)} bytes]`);
+    expect(bounded.find((c) => c.field === "endpoint")).toEqual({ field: "endpoint", old: before.endpoint, new: after.endpoint });
+    expect(bounded.find((c) => c.field === "headers.Authorization")).toEqual({ field: "headers.Authorization", change: "value replaced" });
+    expect(changes.find((c) => c.field === "filters")!.old).toEqual(before.filters); // the input is not changed
+  });
+
+  it("omits only as much as it must: one large value of two", () => {
+    const changes = [
+      { field: "a", old: "x".repeat(600), new: "y".repeat(100) },
+      { field: "b", new: "z".repeat(700) },
+    ];
+    expect(boundChanges(changes, 1000)).toEqual([
+      { field: "a", old: "x".repeat(600), new: "y".repeat(100) },
+      { field: "b", new: "[omitted: 702 bytes]" },
+    ]);
+  });
+
+  it("the log's bounds: 1,000 entries of at most 16 KiB of changes, 90 days", () => {
+    expect(MAX_AUDIT_ENTRIES * MAX_AUDIT_CHANGES_BYTES).toBeLessThanOrEqual(16 * 1024 * 1024);
+    expect(AUDIT_RETENTION_MS / (24 * 60 * 60 * 1000)).toBe(90);
   });
 });
 

@@ -146,9 +146,16 @@ describe("decide (quiet period)", () => {
     expect(decide("export.failing", d.state, T0 + QUIET, QUIET)).toEqual({ send: true, state: { failingSentAt: T0 + QUIET, silenced: false } });
   });
 
-  it("credentials_unreadable shares the failing quiet period", () => {
-    expect(play([["export.failing", T0], ["export.credentials_unreadable", T0 + MIN]]).sent).toEqual([true, false]);
+  it("credentials_unreadable is sent even inside the quiet period (it needs action), and starts one for failing", () => {
+    expect(play([["export.failing", T0], ["export.credentials_unreadable", T0 + MIN]]).sent).toEqual([true, true]);
     expect(play([["export.credentials_unreadable", T0], ["export.failing", T0 + MIN]]).sent).toEqual([true, false]);
+    expect(play([["export.failing", T0], ["export.recovered", T0 + MIN], ["export.failing", T0 + 2 * MIN], ["export.credentials_unreadable", T0 + 3 * MIN], ["export.recovered", T0 + 4 * MIN]]).sent).toEqual([
+      true,
+      true,
+      false,
+      true,
+      true, // its recovery too: the user was told about the unreadable credentials
+    ]);
   });
 
   it("paused is always sent, and makes the next recovery sendable", () => {

@@ -4,7 +4,7 @@
  * as its origin), newest first, paged with `limit` and the `before` cursor. Refused requests leave no
  * entry, and no secret reaches an entry or a stored audit row.
  */
-import { runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
+import { env, runDurableObjectAlarm, runInDurableObject } from "cloudflare:test";
 import { describe, expect, it, vi } from "vitest";
 import { hookUrl, newNamespace, receiverOrigin, receiverUrl, script } from "../receiver/client";
 import { call, createNamedProjectKey, createProject, leaksOf, objectRowsText, openSession, projectStub, sessionHeaders, type CallOptions } from "./helpers";
@@ -173,6 +173,41 @@ describe("keys", () => {
     // The key's secret is nowhere in the log.
     expect(leaksOf(JSON.stringify(list), [key.key, unnamed.body.key])).toEqual([]);
     expect(leaksOf(await objectRowsText(projectId, ["audit_log"]), [key.key, unnamed.body.key])).toEqual([]);
+  });
+
+  describe("when the entry cannot be written (the object's audit table hidden for the moment)", () => {
+    const hideLog = (projectId: string, hidden: boolean) =>
+      runInDurableObject(projectStub(projectId), (_i, state) =>
+        state.storage.sql.exec(hidden ? "ALTER TABLE audit_log RENAME TO audit_log_hidden" : "ALTER TABLE audit_log_hidden RENAME TO audit_log"),
+      );
+    const keyRows = (projectId: string) => env.DB.prepare("SELECT key_id, revoked_at FROM api_keys WHERE project_id = ?").bind(projectId).all();
+
+    it("a key creation fails with 500 and leaves no key behind", async () => {
+      const projectId = await createProject();
+      await ok("GET", audit(projectId)); // binds the object
+      await hideLog(projectId, true);
+      const r = await call("POST", `/v1/projects/${projectId}/keys`, { body: { name: "unaudited" } });
+      await hideLog(projectId, false);
+      expect(r.status).toBe(500);
+      expect(r.text).not.toContain("cmx_pk_");
+      expect((await keyRows(projectId)).results).toEqual([]);
+      expect(await entries(projectId)).toEqual([]);
+    });
+
+    it("a revocation is kept (500), and the retried DELETE records exactly one entry", async () => {
+      const projectId = await createProject();
+      const key = await createNamedProjectKey(projectId, "retried");
+      await hideLog(projectId, true);
+      const r = await call("DELETE", `/v1/keys/${key.key_id}`);
+      await hideLog(projectId, false);
+      expect(r.status).toBe(500);
+      expect((await keyRows(projectId)).results).toEqual([{ key_id: key.key_id, revoked_at: expect.any(String) }]);
+      expect((await call("GET", audit(projectId), { token: key.key })).status).toBe(401); // revoked all the same
+      expect((await entries(projectId)).map((e) => e.action)).toEqual(["key.created"]);
+      await ok("DELETE", `/v1/keys/${key.key_id}`, {}, 204);
+      await ok("DELETE", `/v1/keys/${key.key_id}`, {}, 204);
+      expect((await entries(projectId)).map((e) => e.action)).toEqual(["key.revoked", "key.created"]);
+    });
   });
 });
 
@@ -361,6 +396,25 @@ describe("retention", () => {
     expect(after).toHaveLength(1000);
     expect(after[0]!.target_id).toBe("old-1");
     expect((await ok("GET", audit(projectId, "?limit=1"))).body.entries[0].action).toBe("notification.created");
+  });
+
+  it("bounds an entry's size: a save with the largest filters stores their sizes in place of the values", async () => {
+    const projectId = await createProject();
+    const globs = (tag: string) => Array.from({ length: 64 }, (_, i) => `${tag}-${i}-`.padEnd(128, "x"));
+    const filters = (tag: string) => ({ apps: { include: globs(`${tag}-app`), exclude: globs(`${tag}-noapp`) }, regions: { include: globs(`${tag}-region`) } });
+    await ok("PUT", exportPath(projectId), { body: { endpoint: receiverUrl(newNamespace()), filters: filters("a") } });
+    await ok("PATCH", exportPath(projectId), { body: { filters: filters("b"), enabled: false } });
+    const [updated, created] = await entries(projectId);
+    const omitted = (value: unknown) => `[omitted: ${new TextEncoder().encode(JSON.stringify(value)).byteLength} bytes]`;
+    expect(updated.changes).toEqual([
+      { field: "enabled", old: true, new: false },
+      { field: "filters", old: omitted(filters("a")), new: omitted(filters("b")) },
+    ]);
+    expect(created.changes.find((c: any) => c.field === "filters")).toEqual({ field: "filters", new: omitted(filters("a")) });
+    const stored = await runInDurableObject(projectStub(projectId), (_i, state) =>
+      state.storage.sql.exec<{ bytes: number }>("SELECT MAX(LENGTH(CAST(changes AS BLOB))) AS bytes FROM audit_log").one().bytes,
+    );
+    expect(stored).toBeLessThanOrEqual(16 * 1024);
   });
 
   it("drops entries older than 90 days at housekeeping, keeps younger ones", async () => {

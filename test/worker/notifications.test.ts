@@ -627,7 +627,10 @@ describe("the quiet period of a deleted export", () => {
     const h = await webhook(t.projectId, { quiet_period_seconds: 600 });
     await failPushes(t, 1, { status: 400 });
     await waitForDeliveries(h.ns, 1);
+    const runs = () => runInDurableObject(projectStub(t.projectId), (_i, state) => state.storage.sql.exec("SELECT export_id FROM notification_runs").toArray());
+    expect(await runs()).toEqual([{ export_id: "default" }]);
     expect((await call("DELETE", `/v1/projects/${t.projectId}/metrics-export`)).status).toBe(204);
+    expect(await runs()).toEqual([]); // deleted with the export
     const put = await call("PUT", `/v1/projects/${t.projectId}/metrics-export`, { body: { name: "Replacement", endpoint: receiverUrl(t.ns) } });
     expect(put.status, put.text).toBe(200);
     expect(put.body.export_id).toBe("default");
