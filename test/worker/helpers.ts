@@ -1,6 +1,7 @@
 /** Calling the worker from tests inside workerd, the way a client would. */
 import { env } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
+import { nextPushAt } from "../../src/export/schedule";
 
 export const ADMIN = env.ADMIN_TOKEN;
 
@@ -23,9 +24,22 @@ export async function call<T = any>(method: string, path: string, options: CallO
 }
 
 let counter = 0;
+/** How far from now a test project's first scheduled push is at least (tests last seconds). */
+const SCHEDULE_CLEARANCE_MS = 10 * 60_000;
+
+/**
+ * A fresh project id whose first scheduled push is at least 10 minutes away. A project pushes at a
+ * stable offset within the interval (an hour in this suite, src/export/schedule.ts) derived from its
+ * id; a slot that fell inside a test would add a push the test does not expect (about one test run
+ * in twenty would meet one). Tests drive pushes with flush or runDurableObjectAlarm.
+ */
 export function uniqueProjectId(): string {
-  counter += 1;
-  return `p-t${Date.now().toString(36)}${counter.toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`.slice(0, 34);
+  const intervalMs = Number(env.EXPORT_INTERVAL_SECONDS) * 1000;
+  for (;;) {
+    counter += 1;
+    const id = `p-t${Date.now().toString(36)}${counter.toString(36)}${Math.floor(Math.random() * 1e6).toString(36)}`.slice(0, 34);
+    if (nextPushAt(id, intervalMs, Date.now()) - Date.now() >= SCHEDULE_CLEARANCE_MS) return id;
+  }
 }
 
 export async function createProject(projectId = uniqueProjectId()): Promise<string> {
