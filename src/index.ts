@@ -20,6 +20,9 @@ import { settingsOf } from "./settings";
 export { ProjectExporter } from "../durable-objects/project-exporter";
 
 const app = new Hono<AppEnv>()
+  // First, so it wraps everything: an exception anywhere below (a misconfigured environment, an
+  // unexpected error) is turned into onError's answer before `next()` returns here, so 500s get
+  // the headers too (test/worker/error-headers.test.ts).
   .use(async (c, next) => {
     await next();
     applySecurityHeaders(c.res.headers);

@@ -14,6 +14,12 @@
  * without a CORS preflight that this service never approves) and must not be marked
  * `Sec-Fetch-Site: cross-site`/`same-site`. An `Origin` check alone does not work here: the pages
  * send `Referrer-Policy: no-referrer`, under which browsers send `Origin: null` on same-origin POSTs.
+ * The sign-in and sign-out forms cannot carry a custom header: see formPostFromAnotherSite.
+ *
+ * `Secure` follows the request's scheme: production is HTTPS (Cloudflare), where the cookie is
+ * `__Host-cmx_session` with `Secure`; `npm start` serves http://127.0.0.1:8787, where a `Secure` cookie
+ * would be refused by the browser, so it is `cmx_session` without it. Over HTTPS only the `__Host-`
+ * name is read, so a plain-HTTP cookie can never stand in for it.
  */
 import { KEY_CACHE_TTL_MS, LruCache, sha256Hex } from "./keys";
 
@@ -38,6 +44,18 @@ function base64url(bytes: Uint8Array): string {
   let binary = "";
   for (const b of bytes) binary += String.fromCharCode(b);
   return btoa(binary).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+}
+
+/**
+ * Whether a form post (sign-in, sign-out: a form cannot add a custom header) was sent by another
+ * site. `Sec-Fetch-Site`, when the browser sends it, says so directly. For browsers without Fetch
+ * Metadata (login CSRF), an `Origin` that is present and not this origin is refused too. `Origin: null`
+ * is let through: under this service's `Referrer-Policy: no-referrer` browsers send `null` on the
+ * page's own same-origin posts, so `null` cannot tell them from a foreign page that chose no-referrer.
+ */
+export function formPostFromAnotherSite(requestUrl: string, secFetchSite: string | undefined, origin: string | undefined): boolean {
+  if (secFetchSite !== undefined && secFetchSite !== "same-origin" && secFetchSite !== "none") return true;
+  return origin !== undefined && origin !== "null" && origin !== new URL(requestUrl).origin;
 }
 
 export function cookieName(url: string): string {

@@ -1,6 +1,7 @@
 /**
- * Headers on every response the worker makes (pages and API alike; public/_headers gives the static
- * assets the same). The CSP allows scripts, styles, fetches and form posts from this origin only:
+ * Headers on every response the worker makes (pages and API alike, errors and 500s too). public/_headers
+ * gives the static assets exactly this set: test/unit/page-security-headers.test.ts compares the two, so
+ * a header added here must be added there. The CSP allows scripts, styles, fetches and form posts from this origin only:
  * no inline script or style, no framing, no plugins, no base-URI tricks.
  */
 export const CONTENT_SECURITY_POLICY = [

@@ -14,7 +14,7 @@ import { MetricsExportPage } from "../page/metrics-export-page";
 import { htmlDocument } from "../page/layout";
 import { SignInPage } from "../page/sign-in";
 import { findProject } from "../projects";
-import { createSession, deleteSession, findSession, sessionCookie, sessionToken, type Session } from "../session";
+import { createSession, deleteSession, findSession, formPostFromAnotherSite, sessionCookie, sessionToken, type Session } from "../session";
 import { PROJECT_ID } from "./shared";
 
 export const pageRoutes = new Hono<AppEnv>();
@@ -35,8 +35,7 @@ async function currentSession(c: Context<AppEnv>): Promise<{ token: string; sess
 
 /** Form posts (no custom header possible) are refused when the browser says another site sent them. */
 function fromAnotherSite(c: Context<AppEnv>): boolean {
-  const site = c.req.header("sec-fetch-site");
-  return site !== undefined && site !== "same-origin" && site !== "none";
+  return formPostFromAnotherSite(c.req.url, c.req.header("sec-fetch-site"), c.req.header("origin"));
 }
 
 function signIn(c: Context<AppEnv>, status: 200 | 401 | 403 | 413 | 415, error?: string) {
@@ -92,7 +91,8 @@ pageRoutes.get("/projects/:project_id/integrations/metrics-export", async (c) =>
   }
   const project = await findProject(c.env.DB, projectId);
   if (project === null) return signIn(c, 403, "This project no longer exists.");
-  return c.html(htmlDocument(<MetricsExportPage projectId={projectId} projectName={project.name} />));
+  const exportIntervalSeconds = c.get("settings").exportIntervalMs / 1000;
+  return c.html(htmlDocument(<MetricsExportPage projectId={projectId} projectName={project.name} exportIntervalSeconds={exportIntervalSeconds} />));
 });
 
 pageRoutes.get("/dashboards/grafana-metrics-export.json", (c) =>

@@ -47,33 +47,53 @@ export async function launchChromium(): Promise<Browser> {
 }
 
 /**
- * Everything a page did that a test may need to check: uncaught errors, console errors, dialogs
- * (`alert` from an injected script would be one), and the text of every response it received.
+ * Everything the pages of a browser context did that a test may need to check: uncaught errors,
+ * console errors, dialogs (`alert` from an injected script would be one), and every response the
+ * context received, with its headers and text.
  */
 export interface PageWatch {
   errors: string[];
   dialogs: string[];
-  responses: { url: string; status: number; body: string }[];
+  responses: { url: string; status: number; headers: Record<string, string>; body: string }[];
+  /** Resolves once the text of every response received so far has been read. */
+  settled(): Promise<void>;
 }
 
-export function watchPage(page: Page): PageWatch {
-  const watch: PageWatch = { errors: [], dialogs: [], responses: [] };
-  page.on("pageerror", (error) => watch.errors.push(`pageerror: ${error.message}`));
-  page.on("console", (message) => {
-    // The API's 4xx answers (a refused save) are logged by the browser as failed loads: expected, not errors.
-    if (message.type() === "error" && !message.text().startsWith("Failed to load resource")) watch.errors.push(`console: ${message.text()}`);
-  });
-  page.on("dialog", (dialog) => {
-    watch.dialogs.push(`${dialog.type()}: ${dialog.message()}`);
-    void dialog.dismiss();
-  });
-  page.on("response", (response) => {
-    void response
-      .text()
-      .then((body) => watch.responses.push({ url: response.url(), status: response.status(), body }))
-      .catch(() => watch.responses.push({ url: response.url(), status: response.status(), body: "" }));
+/** Watches every page of `context`, those open now and those opened later (call it before signIn). */
+export function watchContext(context: BrowserContext): PageWatch {
+  const reads: Promise<void>[] = [];
+  const watch: PageWatch = { errors: [], dialogs: [], responses: [], settled: async () => void (await Promise.all(reads)) };
+  const watchPage = (page: Page) => {
+    page.on("pageerror", (error) => watch.errors.push(`pageerror: ${error.message}`));
+    page.on("console", (message) => {
+      // The API's 4xx answers (a refused save) are logged by the browser as failed loads: expected, not errors.
+      if (message.type() === "error" && !message.text().startsWith("Failed to load resource")) watch.errors.push(`console: ${message.text()}`);
+    });
+    page.on("dialog", (dialog) => {
+      watch.dialogs.push(`${dialog.type()}: ${dialog.message()}`);
+      void dialog.dismiss();
+    });
+  };
+  context.pages().forEach(watchPage);
+  context.on("page", watchPage);
+  context.on("response", (response) => {
+    const entry = { url: response.url(), status: response.status(), headers: response.headers(), body: "" };
+    watch.responses.push(entry);
+    // Redirects and aborted loads have no body to read.
+    reads.push(
+      response
+        .text()
+        .then((body) => void (entry.body = body))
+        .catch(() => {}),
+    );
   });
   return watch;
+}
+
+/** The responses' text, headers included, for "this value never came back" checks. */
+export async function everythingReceived(watch: PageWatch): Promise<string> {
+  await watch.settled();
+  return watch.responses.map((r) => `${r.url}\n${JSON.stringify(r.headers)}\n${r.body}`).join("\n");
 }
 
 /** axe-core run inside the page: the violations of impact serious or critical. */

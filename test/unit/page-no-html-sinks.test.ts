@@ -8,7 +8,7 @@ import { readdirSync, readFileSync, statSync } from "node:fs";
 import path from "node:path";
 import { describe, expect, it } from "vitest";
 import { htmlDocument } from "../../src/page/layout";
-import { MetricsExportPage } from "../../src/page/metrics-export-page";
+import { MetricsExportPage, STATUS_REFRESH_MS } from "../../src/page/metrics-export-page";
 import { CONTENT_SECURITY_POLICY } from "../../src/page/security-headers";
 import { SignInPage } from "../../src/page/sign-in";
 
@@ -51,9 +51,30 @@ describe("the page's browser scripts (public/assets/page/)", () => {
 
   it("are there to check", () => {
     const names = scripts.map((s) => path.basename(s.name));
-    for (const expected of ["main.js", "api.js", "headers-editor.js", "format.js", "basic-auth.js", "queries.js", "field-errors.js", "preview.js", "dom.js", "notifications.js", "history.js"]) {
+    for (const expected of [
+      "main.js",
+      "page-state.js",
+      "export-form.js",
+      "status-card.js",
+      "actions.js",
+      "api.js",
+      "headers-editor.js",
+      "format.js",
+      "basic-auth.js",
+      "queries.js",
+      "field-errors.js",
+      "preview.js",
+      "dom.js",
+      "notifications.js",
+      "history.js",
+    ]) {
       expect(names).toContain(expected);
     }
+  });
+
+  it("stay small: each module under 400 lines, split by concern", () => {
+    const long = scripts.map((s) => ({ name: s.name, lines: s.text.split("\n").length })).filter((s) => s.lines >= 400);
+    expect(long).toEqual([]);
   });
 
   for (const [what, pattern] of SINKS) {
@@ -69,9 +90,11 @@ describe("the page's browser scripts (public/assets/page/)", () => {
     });
   }
 
-  it("set text with textContent", () => {
-    const main = scripts.find((s) => s.name.endsWith("main.js"))!;
-    expect(main.text).toMatch(/\.textContent\s*=/);
+  it("set text with textContent (the status card and the actions' results)", () => {
+    for (const file of ["status-card.js", "actions.js", "page-state.js"]) {
+      const script = scripts.find((s) => path.basename(s.name) === file)!;
+      expect(code(script.text), file).toMatch(/\.textContent\s*=/);
+    }
   });
 
   it("the sink patterns do catch what they are meant to", () => {
@@ -134,7 +157,7 @@ describe("the server-rendered pages (src/page/)", () => {
     expect(CONTENT_SECURITY_POLICY).toContain("style-src 'self'");
     expect(CONTENT_SECURITY_POLICY).not.toContain("unsafe-inline");
     const pages = {
-      "metrics export": htmlDocument(MetricsExportPage({ projectId: "p-abc12345", projectName: "Acme <b>inference</b>" })),
+      "metrics export": htmlDocument(MetricsExportPage({ projectId: "p-abc12345", projectName: "Acme <b>inference</b>", exportIntervalSeconds: 60 })),
       "sign in": htmlDocument(SignInPage({ error: "That key was not recognised <script>alert(1)</script>" })),
       "signed out": htmlDocument(SignInPage({ signedOut: true })),
     };
@@ -156,5 +179,9 @@ describe("the server-rendered pages (src/page/)", () => {
     expect(pages["sign in"]).toContain("That key was not recognised &lt;script&gt;alert(1)&lt;/script&gt;");
     expect(pages["metrics export"]).toContain('<script type="module" src="/assets/page/main.js"></script>');
     expect(pages["metrics export"]).toContain('data-project-id="p-abc12345"');
+    // The script's settings: the deployment's export interval and the status refresh period.
+    expect(pages["metrics export"]).toContain('data-export-interval-s="60"');
+    expect(pages["metrics export"]).toContain(`data-status-refresh-ms="${STATUS_REFRESH_MS}"`);
+    expect(pages["metrics export"]).toContain("pushed every 60 seconds");
   });
 });

@@ -8,6 +8,7 @@ import { env } from "cloudflare:test";
 import { exports } from "cloudflare:workers";
 import { beforeAll, describe, expect, it } from "vitest";
 import dashboardFile from "../../dashboards/grafana-metrics-export.json";
+import { SECURITY_HEADERS } from "../../src/page/security-headers";
 import {
   ADMIN,
   type ApiResponse,
@@ -94,6 +95,8 @@ function expectSecurityHeaders(r: ApiResponse, label: string, cacheControl = "no
   expect(r.headers.get("x-content-type-options"), label).toBe("nosniff");
   expect(r.headers.get("x-frame-options"), label).toBe("DENY");
   expect(r.headers.get("cache-control"), label).toBe(cacheControl);
+  // And the whole set, exactly as src/page/security-headers.ts (and public/_headers) define it.
+  for (const [name, value] of Object.entries(SECURITY_HEADERS)) expect(r.headers.get(name), `${label}: ${name}`).toBe(value);
 }
 
 interface Fixture {
@@ -269,6 +272,25 @@ describe("sign-in failures: the form again with the error, no session, no cookie
       error: "another site",
       send: () => postSignIn(f.key.key, { "sec-fetch-site": "same-site" }),
     },
+    {
+      // Login CSRF from a browser without Fetch Metadata: only the Origin says where the form was.
+      label: "Origin of another site, no Sec-Fetch-Site (a valid key)",
+      status: 403,
+      error: "another site",
+      send: () => postSignIn(f.key.key, { origin: "https://attacker.example" }),
+    },
+    {
+      label: "Origin of this host on another scheme (a valid key)",
+      status: 403,
+      error: "another site",
+      send: () => postSignIn(f.key.key, { origin: "https://edge.test" }),
+    },
+    {
+      label: "Origin of another site with Sec-Fetch-Site: same-origin (a valid key)",
+      status: 403,
+      error: "another site",
+      send: () => postSignIn(f.key.key, { origin: "http://edge.test.attacker.example", "sec-fetch-site": "same-origin" }),
+    },
   ];
 
   for (const c of CASES) {
@@ -307,6 +329,14 @@ describe("sign-in failures: the form again with the error, no session, no cookie
     for (const site of ["same-origin", "none"]) {
       const r = await postSignIn(f.key.key, { "sec-fetch-site": site });
       expect(r.status, site).toBe(303);
+      expect(setCookieValue(r.headers, SESSION_COOKIE)).toMatch(TOKEN_FORMAT);
+    }
+  });
+
+  it("Origin: this origin, or null (what browsers send under Referrer-Policy: no-referrer), still signs in", async () => {
+    for (const headers of [{ origin: "http://edge.test" }, { origin: "null" }, { origin: "null", "sec-fetch-site": "same-origin" }] as Record<string, string>[]) {
+      const r = await postSignIn(f.key.key, headers);
+      expect(r.status, JSON.stringify(headers)).toBe(303);
       expect(setCookieValue(r.headers, SESSION_COOKIE)).toMatch(TOKEN_FORMAT);
     }
   });
@@ -502,14 +532,28 @@ describe("ending a session", () => {
     }
   });
 
-  it("a sign-out sent by another site is refused (403) and the session survives", async () => {
-    const token = await openSession(f.key.key);
-    const r = await callManual("POST", "/session/sign-out", { token: null, headers: { ...sessionHeaders(token), "sec-fetch-site": "cross-site" } });
-    expect(r.status).toBe(403);
-    expect(r.headers.get("content-type")).toMatch(/^text\/html/);
-    expect(r.headers.getSetCookie()).toEqual([]);
-    expect(await sessionRow(token)).not.toBeNull();
-    expect((await callManual("GET", exportPath(f.project), { token: null, headers: sessionHeaders(token) })).status).toBe(200);
+  for (const [label, marker] of [
+    ["Sec-Fetch-Site: cross-site", { "sec-fetch-site": "cross-site" }],
+    ["an Origin of another site (no Sec-Fetch-Site)", { origin: "https://attacker.example" }],
+  ] as const) {
+    it(`a sign-out sent by another site (${label}) is refused (403) and the session survives`, async () => {
+      const token = await openSession(f.key.key);
+      const r = await callManual("POST", "/session/sign-out", { token: null, headers: { ...sessionHeaders(token), ...marker } });
+      expect(r.status).toBe(403);
+      expect(r.headers.get("content-type")).toMatch(/^text\/html/);
+      expect(r.headers.getSetCookie()).toEqual([]);
+      expect(await sessionRow(token)).not.toBeNull();
+      expect((await callManual("GET", exportPath(f.project), { token: null, headers: sessionHeaders(token) })).status).toBe(200);
+    });
+  }
+
+  it("a sign-out with Origin: this origin or null ends the session", async () => {
+    for (const origin of ["http://edge.test", "null"]) {
+      const token = await openSession(f.key.key);
+      const r = await callManual("POST", "/session/sign-out", { token: null, headers: { ...sessionHeaders(token), origin } });
+      expect(r.status, origin).toBe(303);
+      expect(await sessionRow(token), origin).toBeNull();
+    }
   });
 
   it("revoking the key (DELETE /v1/keys/:id) ends its sessions at once, even cached ones", async () => {

@@ -1,5 +1,5 @@
 // @ts-check
-/** The page scripts' two DOM helpers. */
+/** The page scripts' DOM helpers. */
 
 /**
  * The element with this id; a missing one is a bug in the page, so it throws.
@@ -10,6 +10,12 @@ export function $(id) {
   if (node === null) throw new Error(`#${id} is missing`);
   return node;
 }
+
+/** @param {string} id */
+export const input = (id) => /** @type {HTMLInputElement} */ ($(id));
+
+/** @param {string} id */
+export const button = (id) => /** @type {HTMLButtonElement} */ ($(id));
 
 /** @param {HTMLElement} node @param {boolean} visible */
 export function show(node, visible) {
