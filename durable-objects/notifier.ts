@@ -95,11 +95,11 @@ export class Notifier {
         );
         queued = true;
       }
-      if (state.failingSentAt !== initial.failingSentAt || state.silenced !== initial.silenced) {
+      if (state.failingSentAt !== initial.failingSentAt || state.announced !== initial.announced) {
         this.d.sql.exec(
-          "INSERT INTO notification_runs (notification_id, export_id, failing_sent_at, silenced) VALUES (?, ?, ?, ?) " +
-            "ON CONFLICT (notification_id, export_id) DO UPDATE SET failing_sent_at = excluded.failing_sent_at, silenced = excluded.silenced",
-          r.notification_id, exportId, state.failingSentAt, state.silenced ? 1 : 0,
+          "INSERT INTO notification_runs (notification_id, export_id, failing_sent_at, announced) VALUES (?, ?, ?, ?) " +
+            "ON CONFLICT (notification_id, export_id) DO UPDATE SET failing_sent_at = excluded.failing_sent_at, announced = excluded.announced",
+          r.notification_id, exportId, state.failingSentAt, state.announced ? 1 : 0,
         );
       }
     }
@@ -109,13 +109,13 @@ export class Notifier {
   #runState(notificationId: string, exportId: string): RunState {
     // Deleted with the export (store.deleteExport): a new export with the same id starts with none.
     const row = this.d.sql
-      .exec<{ failing_sent_at: number | null; silenced: number }>(
-        "SELECT failing_sent_at, silenced FROM notification_runs WHERE notification_id = ? AND export_id = ?",
+      .exec<{ failing_sent_at: number | null; announced: number }>(
+        "SELECT failing_sent_at, announced FROM notification_runs WHERE notification_id = ? AND export_id = ?",
         notificationId,
         exportId,
       )
       .toArray()[0];
-    return row === undefined ? INITIAL_RUN_STATE : { failingSentAt: row.failing_sent_at, silenced: row.silenced === 1 };
+    return row === undefined ? INITIAL_RUN_STATE : { failingSentAt: row.failing_sent_at, announced: row.announced === 1 };
   }
 
   #event(type: NotificationEventType, exportId: string, exportName: string, s: ExportStatus, nowMs: number, test: boolean): NotificationEvent {

@@ -264,7 +264,7 @@ export const MIGRATIONS: readonly SqlMigration[] = [
         notification_id TEXT NOT NULL,
         export_id       TEXT NOT NULL,
         failing_sent_at INTEGER,
-        silenced        INTEGER NOT NULL DEFAULT 0,
+        announced       INTEGER NOT NULL DEFAULT 0,
         PRIMARY KEY (notification_id, export_id)
       ) WITHOUT ROWID;
     `,

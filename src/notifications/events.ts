@@ -24,7 +24,10 @@ const unreadable = (s: ExportStatus): boolean => s.lastError?.classification ===
  * - `export.failing`: the first failure of a run (0 → ≥1 consecutive failures), never again in that run;
  * - `export.paused`: the export was paused by this push (after failing/unreadable when both happen);
  * - `export.recovered`: a success ended a failing run, or was the first success after a resume (the
- *   resume keeps the last error, so `before.lastError` still marks the run the user was told about).
+ *   resume keeps the last error, so `before.lastError` still marks the run) or after a save (a save is
+ *   the user's fix and clears failures, pause and error, leaving no attempt since: `lastAttemptAt`
+ *   null, of an export that failed before). Whether a webhook is told is `decide`'s: only one that
+ *   was told the export broke.
  */
 export function exportEvents(before: ExportStatus, after: ExportStatus): NotificationEventType[] {
   const events: NotificationEventType[] = [];
@@ -33,41 +36,44 @@ export function exportEvents(before: ExportStatus, after: ExportStatus): Notific
   if (before.pausedAt === null && after.pausedAt !== null) events.push("export.paused");
   const newSuccess = after.lastSuccessAt !== null && (before.lastSuccessAt === null || after.lastSuccessAt > before.lastSuccessAt);
   const wasBroken = before.consecutiveFailures > 0 || before.pausedAt !== null || before.lastError !== null;
-  if (after.consecutiveFailures === 0 && newSuccess && wasBroken) events.push("export.recovered");
+  // A save leaves no attempt since it; only an export that ever failed can have been announced.
+  const firstSinceSave = before.lastAttemptAt === null && before.totals.pushesFailed > 0;
+  if (after.consecutiveFailures === 0 && newSuccess && (wasBroken || firstSinceSave)) events.push("export.recovered");
   return events;
 }
 
-/** Per export and webhook: when a failure was last announced, and whether a later one was held back. */
+/** Per export and webhook: when a failure was last announced, and whether a recovery is owed. */
 export interface RunState {
   /** When `export.failing` or `export.credentials_unreadable` was last sent; null: never. */
   failingSentAt: number | null;
-  /** A failure was held back by the quiet period: its recovery is held back too. */
-  silenced: boolean;
+  /**
+   * The webhook was told this export broke (failing, paused or unreadable credentials) and not yet
+   * that it recovered: the next `export.recovered` goes to it, and only then.
+   */
+  announced: boolean;
 }
 
 /** The state of an export nothing was sent about yet. */
-export const INITIAL_RUN_STATE: Readonly<RunState> = Object.freeze({ failingSentAt: null, silenced: false });
+export const INITIAL_RUN_STATE: Readonly<RunState> = Object.freeze({ failingSentAt: null, announced: false });
 
 /**
  * Whether to send `type` now, and the state after it. Failures are announced at most once per
- * `quietMs` (0: no quiet period); a held-back failure's recovery is held back as well (nobody was
- * told it failed). A pause and unreadable credentials are always sent: both need someone to act
- * (neither goes away by itself), and credentials become unreadable only once per run. Unreadable
- * credentials start the quiet period like a failure, so an `export.failing` right after is held back.
+ * `quietMs` (0: no quiet period). A pause and unreadable credentials are always sent: both need
+ * someone to act (neither goes away by itself), and credentials become unreadable only once per run.
+ * Unreadable credentials start the quiet period like a failure, so an `export.failing` right after
+ * is held back. A recovery is sent to a webhook that was told of the failure, never otherwise (a
+ * failure held back by the quiet period has its recovery held back too: nobody was told it failed).
  */
 export function decide(type: NotificationEventType, state: RunState, nowMs: number, quietMs: number): { send: boolean; state: RunState } {
   switch (type) {
     case "export.failing":
-      if (state.failingSentAt !== null && quietMs > 0 && nowMs - state.failingSentAt < quietMs) {
-        return { send: false, state: { ...state, silenced: true } };
-      }
-      return { send: true, state: { failingSentAt: nowMs, silenced: false } };
+      if (state.failingSentAt !== null && quietMs > 0 && nowMs - state.failingSentAt < quietMs) return { send: false, state };
+      return { send: true, state: { failingSentAt: nowMs, announced: true } };
     case "export.credentials_unreadable":
-      return { send: true, state: { failingSentAt: nowMs, silenced: false } };
+      return { send: true, state: { failingSentAt: nowMs, announced: true } };
     case "export.paused":
-      return { send: true, state: { ...state, silenced: false } };
+      return { send: true, state: { ...state, announced: true } };
     case "export.recovered":
-      if (state.silenced) return { send: false, state: { ...state, silenced: false } };
-      return { send: true, state: { ...state } };
+      return state.announced ? { send: true, state: { ...state, announced: false } } : { send: false, state };
   }
 }

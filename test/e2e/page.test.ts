@@ -488,14 +488,15 @@ describe.skipIf(skipWithoutVictoriaMetrics() || skipWithoutChromium())("the Metr
     await reload();
     expect(await page.getByLabel("OTLP endpoint").inputValue()).toBe(`${destination.url}/ok`);
 
-    // The webhook heard about it, out of band: failing once, paused once, each signed.
-    await expect.poll(() => hookEvents().filter((e) => !e.test).map((e) => e.type), { timeout: 10_000 }).toEqual(["export.failing", "export.paused"]);
+    // The webhook heard about it, out of band: failing once, paused once, and recovered once after the
+    // fix saved on the page (a save clears the pause; whoever was told it broke is told it works again).
+    await expect.poll(() => hookEvents().filter((e) => !e.test).map((e) => e.type), { timeout: 10_000 }).toEqual(["export.failing", "export.paused", "export.recovered"]);
     for (const h of destination.hooks) expect(signatureValid(webhookSecret, h.signature, h.body)).toBe(true);
     const paused = hookEvents().find((e) => e.type === "export.paused" && !e.test)!;
     expect(paused.error?.classification, JSON.stringify(paused)).toBe("server_error");
     const delivery = destination.hooks.find((h) => h.body.includes(paused.id))!;
     console.log(`captured export.paused delivery:\nX-Signature: ${delivery.signature}\nIdempotency-Key: ${delivery.idempotencyKey}\n${JSON.stringify(JSON.parse(delivery.body), null, 2)}`);
-    await expect.poll(() => page.locator("#notification-list").textContent(), { timeout: 10_000 }).toContain("Delivered export.paused");
+    await expect.poll(() => page.locator("#notification-list").textContent(), { timeout: 10_000 }).toContain("Delivered export.recovered");
     await shot(page, "notifications", "section:has(#notification-list)");
   });
 

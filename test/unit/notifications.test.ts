@@ -79,9 +79,17 @@ describe("exportEvents", () => {
     expect(run(resumed, [unauthorized, okPush], T0 + 60 * MIN).events).toEqual([["export.failing"], ["export.recovered"]]);
   });
 
-  it("a success after a save (the user's own fix, last error cleared) emits nothing", () => {
+  it("the first success after a save (the user's own fix: failures, pause and error cleared) emits export.recovered", () => {
     const failing = run(INITIAL_STATUS, [okPush, unauthorized]).status;
-    expect(run(statusAfterSave(failing), [okPush], T0 + 10 * MIN).events).toEqual([[]]);
+    expect(run(statusAfterSave(failing), [okPush, okPush], T0 + 10 * MIN).events).toEqual([["export.recovered"], []]);
+    const paused = run(INITIAL_STATUS, Array(PAUSE_AFTER_FAILURES).fill(serverError)).status;
+    expect(run(statusAfterSave(paused), [serverError, okPush], T0 + 60 * MIN).events).toEqual([["export.failing"], ["export.recovered"]]);
+  });
+
+  it("a save of an export that never failed: its first success emits nothing; decide never sends an unowed recovery", () => {
+    const connected = run(INITIAL_STATUS, [okPush, okPush]).status;
+    expect(run(statusAfterSave(connected), [okPush], T0 + 10 * MIN).events).toEqual([[]]);
+    expect(decide("export.recovered", INITIAL_RUN_STATE, T0, 0)).toEqual({ send: false, state: INITIAL_RUN_STATE });
   });
 
   it("unreadable credentials emit export.credentials_unreadable instead of export.failing, once", () => {
@@ -122,8 +130,8 @@ describe("decide (quiet period)", () => {
   }
 
   it("sends the first failure and records when", () => {
-    expect(decide("export.failing", INITIAL_RUN_STATE, T0, QUIET)).toEqual({ send: true, state: { failingSentAt: T0, silenced: false } });
-    expect(INITIAL_RUN_STATE).toEqual({ failingSentAt: null, silenced: false });
+    expect(decide("export.failing", INITIAL_RUN_STATE, T0, QUIET)).toEqual({ send: true, state: { failingSentAt: T0, announced: true } });
+    expect(INITIAL_RUN_STATE).toEqual({ failingSentAt: null, announced: false });
   });
 
   it("a flapping export: one failing and its recovery, then silence (no recovery for the silenced run), then failing again after the quiet period", () => {
@@ -137,13 +145,13 @@ describe("decide (quiet period)", () => {
       ["export.failing", T0 + QUIET],
     ]);
     expect(sent).toEqual([true, true, false, false, false, false, true]);
-    expect(state).toEqual({ failingSentAt: T0 + QUIET, silenced: false });
+    expect(state).toEqual({ failingSentAt: T0 + QUIET, announced: true });
   });
 
   it("a silenced failure keeps failingSentAt (the window does not slide)", () => {
-    const d = decide("export.failing", { failingSentAt: T0, silenced: false }, T0 + QUIET - 1, QUIET);
-    expect(d).toEqual({ send: false, state: { failingSentAt: T0, silenced: true } });
-    expect(decide("export.failing", d.state, T0 + QUIET, QUIET)).toEqual({ send: true, state: { failingSentAt: T0 + QUIET, silenced: false } });
+    const d = decide("export.failing", { failingSentAt: T0, announced: false }, T0 + QUIET - 1, QUIET);
+    expect(d).toEqual({ send: false, state: { failingSentAt: T0, announced: false } });
+    expect(decide("export.failing", d.state, T0 + QUIET, QUIET)).toEqual({ send: true, state: { failingSentAt: T0 + QUIET, announced: true } });
   });
 
   it("credentials_unreadable is sent even inside the quiet period (it needs action), and starts one for failing", () => {
@@ -167,7 +175,18 @@ describe("decide (quiet period)", () => {
       ["export.recovered", T0 + 20 * MIN],
     ]);
     expect(sent).toEqual([true, true, false, true, true]);
-    expect(state).toEqual({ failingSentAt: T0, silenced: false });
+    expect(state).toEqual({ failingSentAt: T0, announced: false });
+  });
+
+  it("a failure announced, then held-back runs: the one recovery owed is sent at the next success (after a save, say)", () => {
+    const { sent, state } = play([
+      ["export.failing", T0],
+      ["export.failing", T0 + MIN], // a new run after a save, inside the quiet period: held back
+      ["export.recovered", T0 + 2 * MIN],
+      ["export.recovered", T0 + 3 * MIN],
+    ]);
+    expect(sent).toEqual([true, false, true, false]);
+    expect(state).toEqual({ failingSentAt: T0, announced: false });
   });
 
   it("quietMs 0 disables the quiet period", () => {
@@ -184,10 +203,11 @@ describe("decide (quiet period)", () => {
   });
 
   it("does not mutate the state it is given", () => {
-    const state: RunState = { failingSentAt: T0, silenced: true };
+    const state: RunState = { failingSentAt: T0, announced: true };
     decide("export.recovered", state, T0 + MIN, QUIET);
-    decide("export.failing", state, T0 + MIN, QUIET);
-    expect(state).toEqual({ failingSentAt: T0, silenced: true });
+    decide("export.failing", state, T0 + 2 * QUIET, QUIET);
+    decide("export.paused", state, T0 + MIN, QUIET);
+    expect(state).toEqual({ failingSentAt: T0, announced: true });
   });
 });
 

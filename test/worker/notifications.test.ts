@@ -403,6 +403,30 @@ describe("a paused export", () => {
   });
 });
 
+describe("a fix saved while paused", () => {
+  it("is followed by export.recovered at the first successful push, once, to the webhooks told of the failure", { timeout: 20_000 }, async () => {
+    const t = await exporting();
+    const h = await webhook(t.projectId);
+    await failPushes(t, 10);
+    expect((await waitForDeliveries(h.ns, 2)).map((d) => d.body.type)).toEqual(["export.failing", "export.paused"]);
+    // A webhook created after the failure was announced is owed nothing.
+    const late = await webhook(t.projectId, { name: "Late" });
+    // The user's fix: a save clears failures, pause and error (no Re-enable needed).
+    const patch = await call("PATCH", `/v1/projects/${t.projectId}/metrics-export`, { body: { compression: "none" } });
+    expect(patch.status, patch.text).toBe(200);
+    expect(patch.body.status).toMatchObject({ state: "pending", consecutive_failures: 0, paused_at: null, last_error: null });
+    expect((await t.flush()).ok).toBe(true);
+    expect((await t.flush()).ok).toBe(true);
+    const all = await waitForDeliveries(h.ns, 3);
+    expect(all[2]!.body).toMatchObject({ type: "export.recovered", status: { consecutive_failures: 0, paused_at: null, last_success_at: expect.any(String) }, error: null });
+    expect(await verifySignature(h.secret, all[2]!.request.headers["x-signature"], all[2]!.text, nowSec())).toBe(true);
+    await settled(t.projectId);
+    await sleep(300);
+    expect((await hookRequests(h.ns)).length).toBe(3);
+    expect((await hookRequests(late.ns)).length).toBe(0);
+  });
+});
+
 describe("delivery", () => {
   it("a webhook failing 3 times (503) gets the same event each time, survives an eviction between tries, and is delivered exactly once", { timeout: 20_000 }, async () => {
     const t = await exporting();
