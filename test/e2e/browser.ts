@@ -107,6 +107,9 @@ export async function seriousA11yViolations(page: Page): Promise<{ id: string; i
     // eslint-disable-next-line @typescript-eslint/no-explicit-any
     return r.violations.map((v: any) => ({ id: v.id, impact: v.impact, help: v.help, targets: v.nodes.map((n: any) => String(n.target)) }));
   });
+  // Every finding is printed (the closing notes report them); only serious and critical fail a test.
+  const all = results as { id: string; impact: string }[];
+  console.log(`axe ${new URL(page.url()).pathname}: ${all.length} violation(s)${all.map((v) => ` ${v.id} (${v.impact})`).join(",")}`);
   return results.filter((v: { impact: string }) => v.impact === "serious" || v.impact === "critical");
 }
 
