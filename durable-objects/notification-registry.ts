@@ -72,7 +72,6 @@ export interface RegistryDeps {
 }
 
 const nameTaken = (name: string) => failure(409, "notification_name_taken", `name: another webhook of this project is already called "${name}"; choose another name.`);
-export const notFound = notificationNotFound;
 const bytes = (b: ArrayBuffer | Uint8Array) => (b instanceof Uint8Array ? b : new Uint8Array(b));
 
 function newNotificationId(): string {
@@ -116,7 +115,7 @@ export class NotificationRegistry {
 
   get(id: string): Result<NotificationView> {
     const r = this.row(id);
-    return r === null ? notFound(id) : { ok: true, value: this.#view(r) };
+    return r === null ? notificationNotFound(id) : { ok: true, value: this.#view(r) };
   }
 
   #auditFields(r: NotificationRow) {
@@ -180,7 +179,7 @@ export class NotificationRegistry {
   /** PATCH: any subset; a new `url` or `rotate_secret` re-seals (a new secret is answered once). */
   async patch(id: string, input: NotificationPatch, actor: Actor): Promise<Result<NotificationView & { secret?: string }>> {
     const r = this.row(id);
-    if (r === null) return notFound(id);
+    if (r === null) return notificationNotFound(id);
     const name = input.name ?? r.name;
     if (this.#nameTaken(name, id)) return nameTaken(name);
     const current = await this.open(r);
@@ -216,7 +215,7 @@ export class NotificationRegistry {
 
   async remove(id: string, actor: Actor): Promise<Result<null>> {
     const r = this.row(id);
-    if (r === null) return notFound(id);
+    if (r === null) return notificationNotFound(id);
     this.d.write(() => {
       this.d.sql.exec("DELETE FROM notifications WHERE notification_id = ?", id);
       this.d.sql.exec("DELETE FROM notification_outbox WHERE notification_id = ?", id);

@@ -13,8 +13,8 @@ import { decide, exportEvents, INITIAL_RUN_STATE, type NotificationEventType, ty
 import { iso, jsonBody, slackBody, type NotificationEvent } from "../src/notifications/payload";
 import { IDEMPOTENCY_HEADER, signatureHeader, SIGNATURE_HEADER } from "../src/notifications/signature";
 import type { Settings } from "../src/settings";
-import { webhookUrlProblem } from "../src/validation/notifications";
-import { notFound, type LastDelivery, type NotificationRegistry, type NotificationRow } from "./notification-registry";
+import { notificationNotFound, webhookUrlProblem } from "../src/validation/notifications";
+import { type LastDelivery, type NotificationRegistry, type NotificationRow } from "./notification-registry";
 
 interface OutboxRow extends Record<string, SqlStorageValue> {
   notification_id: string;
@@ -220,7 +220,7 @@ export class Notifier {
   /** POST …/test: a sample event sent now, once, outside the queue; its outcome becomes the last delivery. */
   async test(id: string): Promise<Result<{ ok: boolean; event_id: string; http_status: number | null; latency_ms: number; message: string | null }>> {
     const r = this.d.registry.row(id);
-    if (r === null) return notFound(id);
+    if (r === null) return notificationNotFound(id);
     const sample: ExportStatus = {
       consecutiveFailures: 10,
       lastSuccessAt: Date.now() - 11 * 60_000,

@@ -64,6 +64,7 @@ const jsonBytes = (value: unknown): number => utf8.encode(JSON.stringify(value) 
 export function boundChanges(changes: readonly FieldChange[], maxBytes = MAX_AUDIT_CHANGES_BYTES): FieldChange[] {
   const bounded = changes.map((c) => ({ ...c }));
   let total = jsonBytes(bounded);
+  if (total <= maxBytes) return bounded; // the usual case: nothing more to measure
   const values = bounded
     .flatMap((c) => (["old", "new"] as const).filter((side) => side in c).map((side) => ({ c, side, bytes: jsonBytes(c[side]) })))
     .sort((a, b) => b.bytes - a.bytes);
