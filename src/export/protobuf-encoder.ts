@@ -9,41 +9,13 @@
  * exactly sized buffer, copying the constant parts (resource, scope, metric headers, histogram
  * bounds) and the attribute blocks. Measured by bench/export-encode.ts (`node scripts/bench-export.mjs`).
  *
- * Field numbers: opentelemetry-proto v1 (common, resource, metrics, collector/metrics). Only Web APIs
- * (Uint8Array, DataView, TextEncoder): it runs in workerd.
+ * The field tags and the parts every push shares are ./otlp-fields.ts; the wire format itself
+ * (Writer, varints, lengths) is ./protobuf-wire.ts.
  */
-import { METRICS, SCOPE_NAME, SCOPE_VERSION, SERVICE_NAME, type MetricDefinition } from "./metric-definitions";
+import { METRICS, type MetricDefinition } from "./metric-definitions";
+import { ATTRIBUTE_KEY_FIELDS, FLAG_NO_RECORDED_VALUE, HISTOGRAM_FIELDS, METRIC_HEADERS, RESOURCE_FIELD, SCOPE_FIELD, TAG_1_LEN, TAG_2_LEN, TAG_AS_DOUBLE, TAG_AS_INT, TAG_BUCKET_COUNTS, TAG_COUNT, TAG_EXPLICIT_BOUNDS, TAG_HISTOGRAM_ATTRIBUTE, TAG_HISTOGRAM_FLAGS, TAG_HISTOGRAM_SUM, TAG_IS_MONOTONIC, TAG_MAX, TAG_MIN, TAG_NUMBER_ATTRIBUTE, TAG_NUMBER_FLAGS, TAG_START_TIME, TAG_TEMPORALITY, TAG_TIME, TEMPORALITY_CUMULATIVE, TEMPORALITY_DELTA, metricHeader } from "./otlp-fields";
 import type { ExportBatch, ExportSeries, HistogramValues } from "./model";
-
-// One-byte tags, (field_number << 3) | wire_type; wire types 0 = varint, 1 = 64-bit, 2 = length-delimited.
-const TAG_1_LEN = 0x0a; // ExportMetricsServiceRequest.resource_metrics, ResourceMetrics.resource, Resource.attributes,
-// ScopeMetrics.scope, Metric.name, KeyValue.key, AnyValue.string_value, Gauge/Sum/Histogram.data_points
-const TAG_2_LEN = 0x12; // ResourceMetrics.scope_metrics, ScopeMetrics.metrics, KeyValue.value, scope version, description
-const TAG_3_LEN = 0x1a; // Metric.unit
-const TAG_GAUGE = 0x2a; // Metric.gauge = 5
-const TAG_SUM = 0x3a; // Metric.sum = 7
-const TAG_HISTOGRAM = 0x4a; // Metric.histogram = 9
-const TAG_DROPPED_ATTRIBUTES_COUNT = 0x10; // Resource.dropped_attributes_count = 2
-const TAG_TEMPORALITY = 0x10; // Sum/Histogram.aggregation_temporality = 2
-const TAG_IS_MONOTONIC = 0x18; // Sum.is_monotonic = 3
-const TAG_START_TIME = 0x11; // start_time_unix_nano = 2, fixed64
-const TAG_TIME = 0x19; // time_unix_nano = 3, fixed64
-const TAG_AS_DOUBLE = 0x21; // NumberDataPoint.as_double = 4
-const TAG_AS_INT = 0x31; // NumberDataPoint.as_int = 6, sfixed64
-const TAG_NUMBER_ATTRIBUTE = 0x3a; // NumberDataPoint.attributes = 7
-const TAG_COUNT = 0x21; // HistogramDataPoint.count = 4, fixed64
-const TAG_HISTOGRAM_SUM = 0x29; // HistogramDataPoint.sum = 5, double
-const TAG_BUCKET_COUNTS = 0x32; // HistogramDataPoint.bucket_counts = 6, packed fixed64
-const TAG_EXPLICIT_BOUNDS = 0x3a; // HistogramDataPoint.explicit_bounds = 7, packed double
-const TAG_HISTOGRAM_ATTRIBUTE = 0x4a; // HistogramDataPoint.attributes = 9
-const TAG_NUMBER_FLAGS = 0x40; // NumberDataPoint.flags = 8, varint
-const TAG_HISTOGRAM_FLAGS = 0x50; // HistogramDataPoint.flags = 10, varint
-const FLAG_NO_RECORDED_VALUE = 1; // DataPointFlags.DATA_POINT_FLAGS_NO_RECORDED_VALUE_MASK
-const TAG_MIN = 0x59; // HistogramDataPoint.min = 11
-const TAG_MAX = 0x61; // HistogramDataPoint.max = 12
-
-const TEMPORALITY_DELTA = 1;
-const TEMPORALITY_CUMULATIVE = 2;
+import { concat, hrTimeFromMs, lengthDelimitedField, packedDoubles, skipLengthDelimited, stringField, TWO_POW_32, utf8Length, varintLength, Writer } from "./protobuf-wire";
 
 /** Tag + fixed64 or double. */
 const FIXED_FIELD_BYTES = 9;
@@ -55,10 +27,7 @@ const HISTOGRAM_POINT_FIXED_BYTES = 4 * FIXED_FIELD_BYTES;
 const SMALL_VARINT_FIELD_BYTES = 2;
 const ATTRIBUTES_PER_SERIES = 4;
 const HISTOGRAMS_PER_SERIES = 4;
-const TWO_POW_32 = 4294967296;
 
-const ATTRIBUTE_KEYS = ["project_id", "app_id", "app_name", "region"] as const;
-const textEncoder = new TextEncoder();
 
 export function encodeExportBatch(batch: ExportBatch): Uint8Array {
   const encoded = new ProtobufBatch(batch);
@@ -389,186 +358,3 @@ function writeAttributeBlock(w: Writer, series: ExportSeries, valueLengths: Int3
     w.utf8(attributeValue(series, a), valueLength);
   }
 }
-
-function skipLengthDelimited(bytes: Uint8Array, at: number): number {
-  let length = 0;
-  let shift = 0;
-  let b: number;
-  do {
-    b = bytes[at++]!;
-    length += (b & 0x7f) * 2 ** shift;
-    shift += 7;
-  } while (b & 0x80);
-  return at + length;
-}
-
-/**
- * Unix ms → fixed64 nanoseconds as [low, high] 32-bit words, the way the SDK gets there
- * (`millisToHrTime`, then seconds × 1e9 + nanoseconds), without leaving exact double arithmetic:
- * ms × 1e6 exceeds 2^53 for today's dates.
- */
-function hrTimeFromMs(ms: number, into: Uint32Array, at: number): void {
-  const seconds = Math.trunc(ms / 1000);
-  const nanos = Math.round((ms % 1000) * 1e6);
-  const secondsLow = seconds % 65536;
-  const high = ((seconds - secondsLow) / 65536) * 1e9; // × 2^16 still to apply
-  const low = secondsLow * 1e9 + nanos;
-  const lowSum = (high % 65536) * 65536 + (low % TWO_POW_32);
-  into[at] = lowSum >>> 0;
-  into[at + 1] = Math.floor(high / 65536) + Math.floor(low / TWO_POW_32) + Math.floor(lowSum / TWO_POW_32);
-}
-
-function varintLength(value: number): number {
-  if (value < 0x80) return 1;
-  if (value < 0x4000) return 2;
-  if (value < 0x200000) return 3;
-  if (value < 0x10000000) return 4;
-  return 5;
-}
-
-/** UTF-8 length as TextEncoder produces it (a lone surrogate becomes U+FFFD, 3 bytes). */
-function utf8Length(text: string): number {
-  let length = text.length;
-  for (let i = 0; i < text.length; i++) {
-    const code = text.charCodeAt(i);
-    if (code < 0x80) continue;
-    if (code < 0x800) length += 1;
-    else if (code >= 0xd800 && code < 0xdc00 && i + 1 < text.length && (text.charCodeAt(i + 1) & 0xfc00) === 0xdc00) {
-      length += 2;
-      i++;
-    } else length += 2;
-  }
-  return length;
-}
-
-class Writer {
-  readonly bytes: Uint8Array;
-  readonly #view: DataView;
-  pos = 0;
-
-  constructor(length: number) {
-    this.bytes = new Uint8Array(length);
-    this.#view = new DataView(this.bytes.buffer);
-  }
-
-  byte(value: number): void {
-    this.bytes[this.pos++] = value;
-  }
-
-  varint(value: number): void {
-    while (value > 0x7f) {
-      this.bytes[this.pos++] = (value & 0x7f) | 0x80;
-      value >>>= 7;
-    }
-    this.bytes[this.pos++] = value;
-  }
-
-  fixed64(low: number, high: number): void {
-    this.#view.setUint32(this.pos, low, true);
-    this.#view.setUint32(this.pos + 4, high, true);
-    this.pos += 8;
-  }
-
-  /** As the SDK's `writeSfixed64`: two's complement for negatives, integer part of fractions. */
-  sfixed64(value: number): void {
-    if (value >= 0) {
-      this.fixed64(value >>> 0, (value / TWO_POW_32) >>> 0);
-      return;
-    }
-    const magnitude = Math.abs(value);
-    const low = (~(magnitude >>> 0) + 1) >>> 0;
-    let high = ~((magnitude / TWO_POW_32) >>> 0) >>> 0;
-    if (low === 0) high = (high + 1) >>> 0;
-    this.fixed64(low, high);
-  }
-
-  double(value: number): void {
-    this.#view.setFloat64(this.pos, value, true);
-    this.pos += 8;
-  }
-
-  copy(source: Uint8Array): void {
-    this.bytes.set(source, this.pos);
-    this.pos += source.length;
-  }
-
-  copyFrom(source: Uint8Array, start: number, length: number): void {
-    this.bytes.set(source.subarray(start, start + length), this.pos);
-    this.pos += length;
-  }
-
-  utf8(text: string, byteLength: number): void {
-    if (byteLength === text.length) {
-      const bytes = this.bytes;
-      let pos = this.pos;
-      for (let i = 0; i < text.length; i++) bytes[pos++] = text.charCodeAt(i);
-      this.pos = pos;
-    } else {
-      textEncoder.encodeInto(text, this.bytes.subarray(this.pos, this.pos + byteLength));
-      this.pos += byteLength;
-    }
-  }
-}
-
-function metricHeader(definition: MetricDefinition): Uint8Array {
-  const dataTag = definition.kind === "gauge" ? TAG_GAUGE : definition.kind === "counter" ? TAG_SUM : TAG_HISTOGRAM;
-  // The SDK leaves out an empty description or unit.
-  return concat(
-    stringField(TAG_1_LEN, definition.name),
-    definition.description ? stringField(TAG_2_LEN, definition.description) : new Uint8Array(0),
-    definition.unit ? stringField(TAG_3_LEN, definition.unit) : new Uint8Array(0),
-    Uint8Array.of(dataTag),
-  );
-}
-
-function keyValue(key: string, value: string): Uint8Array {
-  return concat(stringField(TAG_1_LEN, key), lengthDelimitedField(TAG_2_LEN, stringField(TAG_1_LEN, value)));
-}
-
-function stringField(tag: number, text: string): Uint8Array {
-  return lengthDelimitedField(tag, textEncoder.encode(text));
-}
-
-function lengthDelimitedField(tag: number, content: Uint8Array): Uint8Array {
-  const w = new Writer(1 + varintLength(content.length) + content.length);
-  w.byte(tag);
-  w.varint(content.length);
-  w.copy(content);
-  return w.bytes;
-}
-
-function packedDoubles(tag: number, values: readonly number[]): Uint8Array {
-  const w = new Writer(1 + varintLength(values.length * 8) + values.length * 8);
-  w.byte(tag);
-  w.varint(values.length * 8);
-  for (const value of values) w.double(value);
-  return w.bytes;
-}
-
-function concat(...parts: Uint8Array[]): Uint8Array {
-  const w = new Writer(parts.reduce((sum, part) => sum + part.length, 0));
-  for (const part of parts) w.copy(part);
-  return w.bytes;
-}
-
-// Constant parts, encoded once (after the helpers above: `Writer` is not hoisted).
-
-/** `Resource{attributes: [service.name], dropped_attributes_count: 0}` as the ResourceMetrics.resource field. */
-const RESOURCE_FIELD = lengthDelimitedField(
-  TAG_1_LEN,
-  concat(
-    lengthDelimitedField(TAG_1_LEN, keyValue("service.name", SERVICE_NAME)),
-    // The SDK writes the zero count explicitly; byte-identity means we do too.
-    Uint8Array.of(TAG_DROPPED_ATTRIBUTES_COUNT, 0),
-  ),
-);
-/** `InstrumentationScope{name, version}` as the ScopeMetrics.scope field. */
-const SCOPE_FIELD = lengthDelimitedField(
-  TAG_1_LEN,
-  concat(stringField(TAG_1_LEN, SCOPE_NAME), SCOPE_VERSION ? stringField(TAG_2_LEN, SCOPE_VERSION) : new Uint8Array(0)),
-);
-/** Per metric: name, description, unit, then the tag of its gauge/sum/histogram field (its length follows). */
-const METRIC_HEADERS = new Map(METRICS.map((definition) => [definition, metricHeader(definition)]));
-/** Per attribute: `KeyValue.key` field plus the tag of `KeyValue.value`. */
-const ATTRIBUTE_KEY_FIELDS = ATTRIBUTE_KEYS.map((key) => concat(stringField(TAG_1_LEN, key), Uint8Array.of(TAG_2_LEN)));
-const HISTOGRAM_FIELDS = METRICS.flatMap((definition) => (definition.kind === "histogram" ? [definition.field] : []));
